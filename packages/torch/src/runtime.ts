@@ -1,0 +1,35 @@
+// Threads, devices and build information.
+import { native, type BuildInfo } from "./native.js";
+
+/**
+ * Sets the number of intra-op threads libtorch uses. The default is libtorch's (one per core);
+ * OMP_WAIT_POLICY defaults to "passive" when unset (see bench/README.md for why).
+ */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
+  native.setNumThreads(n);
+}
+
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+
+export const cuda = {
+  /** Whether this libtorch was built with CUDA and a GPU is visible. */
+  isAvailable(): boolean {
+    return native.cudaIsAvailable();
+  },
+  deviceCount(): number {
+    return native.cudaDeviceCount();
+  },
+};
+
+/** The libtorch version, its parallel backend and its build configuration. */
+export function buildInfo(): BuildInfo {
+  return native.buildInfo();
+}
+
+/** Number of tensor handles not yet disposed or collected (for leak tests). */
+export function liveTensorCount(): number {
+  return native.liveCount();
+}
