@@ -102,6 +102,13 @@ double toDouble(Napi::Env env, const OpEntry& op, const ArgSpec& spec, const Nap
   return v.As<Napi::Number>().DoubleValue();
 }
 
+const at::Tensor& tensorArg(Napi::Env env, const OpEntry& op, const ArgSpec& spec, const Napi::Value& v) {
+  if (!v.IsExternal()) argError(env, op, spec, "a Tensor");
+  auto* handle = v.As<Napi::External<TensorHandle>>().Data();
+  if (handle->released) argError(env, op, spec, "a live Tensor, got one that has been disposed");
+  return handle->tensor;
+}
+
 c10::IValue toIValue(Napi::Env env, const OpEntry& op, const ArgSpec& spec, const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) {
     if (spec.defaultValue) return *spec.defaultValue;
@@ -110,7 +117,7 @@ c10::IValue toIValue(Napi::Env env, const OpEntry& op, const ArgSpec& spec, cons
   }
   switch (spec.kind) {
     case Kind::Tensor:
-      return unwrapTensor(v, spec.name.c_str());
+      return tensorArg(env, op, spec, v);
     case Kind::TensorList:
     case Kind::OptionalTensorList: {
       if (!v.IsArray()) argError(env, op, spec, "an array of Tensors");
@@ -118,7 +125,9 @@ c10::IValue toIValue(Napi::Env env, const OpEntry& op, const ArgSpec& spec, cons
       if (spec.kind == Kind::TensorList) {
         c10::List<at::Tensor> list;
         list.reserve(array.Length());
-        for (uint32_t i = 0; i < array.Length(); i++) list.push_back(unwrapTensor(array.Get(i), spec.name.c_str()));
+        for (uint32_t i = 0; i < array.Length(); i++) {
+          list.push_back(tensorArg(env, op, spec, array.Get(i)));
+        }
         return list;
       }
       c10::List<c10::optional<at::Tensor>> list;
@@ -128,7 +137,7 @@ c10::IValue toIValue(Napi::Env env, const OpEntry& op, const ArgSpec& spec, cons
         if (item.IsNull() || item.IsUndefined()) {
           list.push_back(c10::nullopt);
         } else {
-          list.push_back(unwrapTensor(item, spec.name.c_str()));
+          list.push_back(tensorArg(env, op, spec, item));
         }
       }
       return list;
@@ -164,14 +173,20 @@ c10::IValue toIValue(Napi::Env env, const OpEntry& op, const ArgSpec& spec, cons
       if (!v.IsArray()) argError(env, op, spec, "an array of booleans");
       auto array = v.As<Napi::Array>();
       c10::List<bool> values;
-      for (uint32_t i = 0; i < array.Length(); i++) values.push_back(array.Get(i).ToBoolean().Value());
+      for (uint32_t i = 0; i < array.Length(); i++) {
+        Napi::Value item = array.Get(i);
+        if (!item.IsBoolean()) argError(env, op, spec, "an array of booleans");
+        values.push_back(item.As<Napi::Boolean>().Value());
+      }
       return values;
     }
     case Kind::Scalar: {
       // An integer-valued JS number becomes an integer Scalar, so int tensors stay int as in Python.
       if (v.IsBoolean()) return c10::Scalar(v.As<Napi::Boolean>().Value());
       double d = toDouble(env, op, spec, v);
-      if (std::isfinite(d) && d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9007199254740992.0) {
+      // (-0 stays a double so its sign survives, as in Python)
+      if (std::isfinite(d) && d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9007199254740992.0 &&
+          !(d == 0 && std::signbit(d))) {
         return c10::Scalar(static_cast<int64_t>(d));
       }
       return c10::Scalar(d);

@@ -11,8 +11,10 @@ namespace stts {
 namespace {
 
 std::atomic<int64_t> liveHandles{0};
+std::atomic<int64_t> finalizedHandles{0};
 
 void finalizeHandle(Napi::Env env, TensorHandle* handle) {
+  if (!handle->released) finalizedHandles++;
   releaseHandle(env, handle);
   delete handle;
 }
@@ -23,8 +25,11 @@ std::vector<int64_t> toShape(const Napi::Value& value, const char* what) {
   std::vector<int64_t> shape(array.Length());
   for (uint32_t i = 0; i < array.Length(); i++) {
     Napi::Value item = array.Get(i);
-    if (!item.IsNumber()) throw Napi::TypeError::New(value.Env(), std::string(what) + " must be an array of integers");
-    shape[i] = item.As<Napi::Number>().Int64Value();
+    double size = item.IsNumber() ? item.As<Napi::Number>().DoubleValue() : -1.0;
+    if (!(size >= 0) || size != static_cast<double>(static_cast<int64_t>(size))) {
+      throw Napi::TypeError::New(value.Env(), std::string(what) + " must be an array of non-negative integers");
+    }
+    shape[i] = static_cast<int64_t>(size);
   }
   return shape;
 }
@@ -32,20 +37,28 @@ std::vector<int64_t> toShape(const Napi::Value& value, const char* what) {
 // fromBuffer(bytes: ArrayBufferView, dtype: ScalarType code, shape: number[]) -> handle
 Napi::Value fromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() && !info[0].IsDataView() && !info[0].IsBuffer())
+  uint8_t* bytes = nullptr;
+  size_t got = 0;
+  if (info[0].IsTypedArray()) {
+    auto view = info[0].As<Napi::TypedArray>();
+    bytes = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+    got = view.ByteLength();
+  } else if (info[0].IsDataView()) {
+    auto view = info[0].As<Napi::DataView>();
+    bytes = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+    got = view.ByteLength();
+  } else {
     throw Napi::TypeError::New(env, "fromBuffer: data must be a TypedArray, DataView or Buffer");
-  auto view = info[0].As<Napi::TypedArray>();
+  }
   auto dtype = static_cast<at::ScalarType>(info[1].As<Napi::Number>().Int32Value());
   auto shape = toShape(info[2], "shape");
   at::Tensor out = at::empty(shape, at::TensorOptions().dtype(dtype));
   size_t expected = out.numel() * out.element_size();
-  size_t got = view.ByteLength();
   if (expected != got) {
     throw Napi::RangeError::New(env, "fromBuffer: shape " + std::string(c10::str(out.sizes())) + " of dtype " +
                                          std::string(c10::toString(dtype)) + " needs " + std::to_string(expected) +
                                          " bytes, got " + std::to_string(got));
   }
-  auto* bytes = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
   if (expected > 0) std::memcpy(out.data_ptr(), bytes, expected);
   return wrapTensor(env, out);
 }
@@ -71,6 +84,11 @@ Napi::Value isDisposed(const Napi::CallbackInfo& info) {
 
 Napi::Value liveCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(liveHandleCount()));
+}
+
+// Handles the GC freed because nobody disposed them (leaks caught by the backstop).
+Napi::Value finalizedCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(finalizedHandles.load()));
 }
 
 Napi::Value shape(const Napi::CallbackInfo& info) {
@@ -112,7 +130,12 @@ Napi::Value setGrad(const Napi::CallbackInfo& info) {
   if (info[1].IsNull() || info[1].IsUndefined()) {
     t.mutable_grad().reset();
   } else {
-    t.mutable_grad() = unwrapTensor(info[1], "grad");
+    const at::Tensor& g = unwrapTensor(info[1], "grad");
+    TORCH_CHECK(g.sizes() == t.sizes(), "grad: assigned grad has shape ", g.sizes(), " but the tensor has shape ", t.sizes());
+    TORCH_CHECK(g.scalar_type() == t.scalar_type(), "grad: assigned grad has dtype ", g.scalar_type(),
+                " but the tensor has dtype ", t.scalar_type());
+    TORCH_CHECK(g.device() == t.device(), "grad: assigned grad is on ", g.device(), " but the tensor is on ", t.device());
+    t.mutable_grad() = g;
   }
   return info.Env().Undefined();
 }
@@ -174,6 +197,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   define<dispose>(env, exports, "dispose");
   define<isDisposed>(env, exports, "isDisposed");
   define<liveCount>(env, exports, "liveCount");
+  define<finalizedCount>(env, exports, "finalizedCount");
   define<shape>(env, exports, "shape");
   define<dtype>(env, exports, "dtype");
   define<device>(env, exports, "device");

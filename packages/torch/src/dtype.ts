@@ -35,7 +35,8 @@ export const ITEM_SIZE: Record<DType, number> = {
 };
 
 export function dtypeCode(dtype: DType, argument = "dtype"): number {
-  const code = CODES[dtype];
+  // hasOwn: names inherited from Object.prototype ("constructor", "toString") are not dtypes.
+  const code = Object.hasOwn(CODES, dtype) ? CODES[dtype] : undefined;
   if (code === undefined) {
     throw new TypeError(`${argument}: unknown dtype '${String(dtype)}', expected one of ${DTYPES.join(", ")}`);
   }

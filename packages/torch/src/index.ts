@@ -5,9 +5,26 @@ export { scope, keep, type Disposable } from "./scope.js";
 export { noGrad, enableGrad, isGradEnabled } from "./autograd.js";
 export * as autograd from "./autograd.js";
 export { manualSeed, initialSeed, getRngState, setRngState, forkRng } from "./random.js";
-export { setNumThreads, getNumThreads, cuda, buildInfo, liveTensorCount } from "./runtime.js";
+export { setNumThreads, getNumThreads, cuda, buildInfo, liveTensorCount, finalizedTensorCount } from "./runtime.js";
 export * from "./ops/creation.js";
 export * from "./ops/shape.js";
 export * from "./ops/math.js";
 export { hasOp, opSchema, call as callOp } from "./ops/dispatch.js";
 export * as functional from "./ops/nn-functional.js";
+export {
+  loadSafetensors,
+  loadSafetensorsSync,
+  parseSafetensors,
+  readSafetensorsHeader,
+  saveSafetensors,
+  saveSafetensorsSync,
+  serializeSafetensors,
+  SafetensorsError,
+  type SafetensorsContents,
+  type SafetensorsDType,
+  type SafetensorsHeader,
+  type SafetensorsTensorInfo,
+  type SafetensorsTensors,
+} from "./io/safetensors.js";
+export * as nn from "./nn/index.js";
+export * as optim from "./optim/index.js";

@@ -21,6 +21,7 @@ export interface NativeBinding {
   dispose(handle: NativeHandle): void;
   isDisposed(handle: NativeHandle): boolean;
   liveCount(): number;
+  finalizedCount(): number;
   shape(handle: NativeHandle): number[];
   dtype(handle: NativeHandle): number;
   device(handle: NativeHandle): string;

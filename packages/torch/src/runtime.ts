@@ -33,3 +33,11 @@ export function buildInfo(): BuildInfo {
 export function liveTensorCount(): number {
   return native.liveCount();
 }
+
+/**
+ * Number of tensor handles the garbage collector freed because nobody disposed them: leaks that
+ * the finalizer backstop caught. Leak tests compare live + finalized before and after.
+ */
+export function finalizedTensorCount(): number {
+  return native.finalizedCount();
+}

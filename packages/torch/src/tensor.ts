@@ -36,7 +36,7 @@ export type Reduction = keyof typeof REDUCTIONS;
 
 /** @internal libtorch's integer code for a reduction. */
 export function reductionCode(reduction: Reduction): number {
-  const code = REDUCTIONS[reduction];
+  const code = Object.hasOwn(REDUCTIONS, reduction) ? REDUCTIONS[reduction] : undefined;
   if (code === undefined)
     throw new TypeError(`reduction: expected 'none', 'mean' or 'sum', got '${String(reduction)}'`);
   return code;
@@ -95,6 +95,7 @@ export class Tensor {
   size(dim?: number): number | number[] {
     const shape = this.shape;
     if (dim === undefined) return shape;
+    if (!Number.isInteger(dim)) throw new TypeError(`size: argument 'dim' expects an integer, got ${dim}`);
     const d = dim < 0 ? dim + shape.length : dim;
     if (d < 0 || d >= shape.length) throw new RangeError(`size(${dim}): tensor has ${shape.length} dimensions`);
     return shape[d]!;
@@ -144,7 +145,20 @@ export class Tensor {
     return handle === null ? null : new Tensor(handle);
   }
 
+  /** Replaces the gradient; it must match this tensor's shape, dtype and device (as in PyTorch). */
   set grad(value: Tensor | null) {
+    if (value !== null) {
+      const [own, given] = [this.shape, value.shape];
+      if (own.length !== given.length || own.some((n, i) => n !== given[i])) {
+        throw new RangeError(`grad: expected a gradient of shape [${own.join(", ")}], got [${given.join(", ")}]`);
+      }
+      if (value.dtype !== this.dtype) {
+        throw new TypeError(`grad: expected a gradient of dtype ${this.dtype}, got ${value.dtype}`);
+      }
+      if (value.device !== this.device) {
+        throw new TypeError(`grad: expected a gradient on ${this.device}, got ${value.device}`);
+      }
+    }
     native.setGrad(this.#handle, value === null ? null : value.handle);
   }
 
@@ -217,7 +231,12 @@ export class Tensor {
   to(target: DType | string, options: { copy?: boolean } = {}): Tensor {
     const copy = options.copy ?? false;
     if (isDType(target)) return callTensor("to.dtype", this, dtypeCode(target), false, copy);
-    return callTensor("to.device", this, target, dtypeCode(this.dtype), false, copy);
+    try {
+      return callTensor("to.device", this, target, dtypeCode(this.dtype), false, copy);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`to('${target}'): not a dtype (${DTYPES.join(", ")}) nor a usable device: ${reason}`);
+    }
   }
 
   float(): Tensor {
@@ -351,6 +370,10 @@ export class Tensor {
     return callTensor("reciprocal", this);
   }
 
+  erf(): Tensor {
+    return callTensor("erf", this);
+  }
+
   sin(): Tensor {
     return callTensor("sin", this);
   }
@@ -405,8 +428,9 @@ export class Tensor {
     return callTensor("minimum", this, other);
   }
 
-  /** Where `mask` is true, `value`; elsewhere this tensor. */
+  /** Where `mask` (bool) is true, `value`; elsewhere this tensor. */
   maskedFill(mask: Tensor, value: TensorOrNumber): Tensor {
+    checkBoolMask("maskedFill", mask);
     return typeof value === "number"
       ? callTensor("masked_fill.Scalar", this, mask, value)
       : callTensor("masked_fill.Tensor", this, mask, value);
@@ -483,13 +507,14 @@ export class Tensor {
     return callTensor("isfinite", this);
   }
 
-  /** Whether every element is true (non-zero). */
-  all(): Tensor {
-    return callTensor("all", this);
+  /** Whether every element is true (non-zero), or along `dim`. */
+  all(dim?: number, keepdim = false): Tensor {
+    return dim === undefined ? callTensor("all", this) : callTensor("all.dim", this, dim, keepdim);
   }
 
-  any(): Tensor {
-    return callTensor("any", this);
+  /** Whether any element is true (non-zero), or along `dim`. */
+  any(dim?: number, keepdim = false): Tensor {
+    return dim === undefined ? callTensor("any", this) : callTensor("any.dim", this, dim, keepdim);
   }
 
   /** Exact equality of shape and values. */
@@ -515,8 +540,10 @@ export class Tensor {
     return dim === undefined ? callTensor("mean", this) : callTensor("mean.dim", this, dim, keepdim);
   }
 
-  prod(): Tensor {
-    return callTensor("prod", this);
+  /** Product of all elements, or along `dim`. */
+  prod(dim?: number, keepdim = false, options: { dtype?: DType } = {}): Tensor {
+    const dtype = options.dtype === undefined ? undefined : dtypeCode(options.dtype);
+    return dim === undefined ? callTensor("prod", this, dtype) : callTensor("prod.dim_int", this, dim, keepdim, dtype);
   }
 
   /** Maximum of all elements, or along `dim` with the indices where each was found. */
@@ -674,8 +701,11 @@ export class Tensor {
     return callTensor("repeat", this, repeats);
   }
 
-  repeatInterleave(repeats: number, dim?: number): Tensor {
-    return callTensor("repeat_interleave.self_int", this, repeats, dim);
+  /** Repeats each element `repeats` times (or repeats[i] times for element i) along `dim` (default: flattened). */
+  repeatInterleave(repeats: number | Tensor, dim?: number): Tensor {
+    return typeof repeats === "number"
+      ? callTensor("repeat_interleave.self_int", this, repeats, dim)
+      : callTensor("repeat_interleave.self_Tensor", this, repeats, dim);
   }
 
   flatten(startDim = 0, endDim = -1): Tensor {
@@ -800,6 +830,7 @@ export class Tensor {
   }
 
   maskedFill_(mask: Tensor, value: number): this {
+    checkBoolMask("maskedFill_", mask);
     callInPlace("masked_fill_.Scalar", this, mask, value);
     return this;
   }
@@ -838,6 +869,12 @@ export class Tensor {
 
 function compare(op: string, self: Tensor, other: TensorOrNumber): Tensor {
   return typeof other === "number" ? callTensor(`${op}.Scalar`, self, other) : callTensor(`${op}.Tensor`, self, other);
+}
+
+/** libtorch 1.13's masked_fill silently does nothing with a float mask: insist on bool, as torch 2.x does. */
+function checkBoolMask(op: string, mask: Tensor): void {
+  const dtype = mask.dtype;
+  if (dtype !== "bool") throw new TypeError(`${op}: mask must be a bool tensor, got ${dtype}`);
 }
 
 function isDType(value: string): value is DType {

@@ -2,10 +2,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
+import { handleCount } from "./util.js";
 
 describe("scope", () => {
   it("frees every tensor created inside except the returned one", () => {
-    const before = torch.liveTensorCount();
+    const before = handleCount();
     let inner: torch.Tensor | undefined;
     const out = torch.scope(() => {
       inner = torch.ones([3]);
@@ -13,25 +14,25 @@ describe("scope", () => {
     });
     assert.equal(inner?.isDisposed, true);
     assert.deepEqual(out.toArray(), [4, 4, 4]);
-    assert.equal(torch.liveTensorCount(), before + 1);
+    assert.equal(handleCount(), before + 1);
     out.dispose();
-    assert.equal(torch.liveTensorCount(), before);
+    assert.equal(handleCount(), before);
   });
 
   it("keeps tensors returned inside arrays, plain objects and Maps", () => {
-    const before = torch.liveTensorCount();
+    const before = handleCount();
     const { a, list, map } = torch.scope(() => {
       torch.zeros([2]); // dropped
       return { a: torch.ones([1]), list: [torch.ones([2])], map: new Map([["m", torch.ones([3])]]) };
     });
-    assert.equal(torch.liveTensorCount(), before + 3);
+    assert.equal(handleCount(), before + 3);
     assert.equal(a.isDisposed || list[0]!.isDisposed || map.get("m")!.isDisposed, false);
     for (const t of [a, list[0]!, map.get("m")!]) t.dispose();
-    assert.equal(torch.liveTensorCount(), before);
+    assert.equal(handleCount(), before);
   });
 
   it("moves a kept tensor to the enclosing scope, which frees it in turn", () => {
-    const before = torch.liveTensorCount();
+    const before = handleCount();
     let survivor: torch.Tensor | undefined;
     torch.scope(() => {
       survivor = torch.scope(() => torch.ones([2]).neg());
@@ -39,22 +40,22 @@ describe("scope", () => {
       return undefined;
     });
     assert.equal(survivor?.isDisposed, true);
-    assert.equal(torch.liveTensorCount(), before);
+    assert.equal(handleCount(), before);
   });
 
   it("keep() takes a tensor out of every scope", () => {
-    const before = torch.liveTensorCount();
+    const before = handleCount();
     let kept: torch.Tensor | undefined;
     torch.scope(() => {
       kept = torch.keep(torch.ones([2]));
     });
     assert.equal(kept?.isDisposed, false);
     kept?.dispose();
-    assert.equal(torch.liveTensorCount(), before);
+    assert.equal(handleCount(), before);
   });
 
   it("frees what was created when the function throws, and rethrows", () => {
-    const before = torch.liveTensorCount();
+    const before = handleCount();
     assert.throws(
       () =>
         torch.scope(() => {
@@ -63,11 +64,11 @@ describe("scope", () => {
         }),
       /boom/,
     );
-    assert.equal(torch.liveTensorCount(), before);
+    assert.equal(handleCount(), before);
   });
 
   it("refuses an async function with a clear error", () => {
-    const before = torch.liveTensorCount();
+    const before = handleCount();
     assert.throws(
       () =>
         torch.scope(async () => {
@@ -75,7 +76,7 @@ describe("scope", () => {
         }),
       /scope is synchronous/,
     );
-    assert.equal(torch.liveTensorCount(), before);
+    assert.equal(handleCount(), before);
   });
 
   it("dispose() is idempotent and a disposed tensor refuses use", () => {

@@ -77,3 +77,18 @@ export function gradcheck(
     });
   });
 }
+
+/**
+ * Live tensor handles plus those the GC finalizer had to free: a leak raises it whether or not the
+ * GC has run, and an earlier test's leak being collected does not lower it.
+ */
+export function handleCount(): number {
+  return torch.liveTensorCount() + torch.finalizedTensorCount();
+}
+
+/** Runs `fn` in a scope and asserts it leaked no tensor handle. */
+export function tidy(fn: () => void): void {
+  const before = handleCount();
+  torch.scope(fn);
+  assert.equal(handleCount(), before, "tensors leaked");
+}

@@ -20,19 +20,29 @@ export interface FromTypedArrayOptions extends TensorOptions {
 function finish(t: Tensor, options: TensorOptions): Tensor {
   let out = t;
   if (options.device !== undefined && options.device !== "cpu") {
-    out = t.to(options.device);
-    t.dispose();
+    try {
+      out = t.to(options.device);
+    } finally {
+      t.dispose();
+    }
   }
-  if (options.requiresGrad === true) out.requiresGrad = true;
-  return out;
+  return withGrad(out, options);
 }
 
 function factoryArgs(options: TensorOptions): [number | undefined, undefined, string | undefined] {
   return [options.dtype === undefined ? undefined : dtypeCode(options.dtype), undefined, options.device];
 }
 
+/** Sets requiresGrad if asked; frees `t` when that fails (an integer dtype cannot require gradients). */
 function withGrad(t: Tensor, options: TensorOptions): Tensor {
-  if (options.requiresGrad === true) t.requiresGrad = true;
+  if (options.requiresGrad === true) {
+    try {
+      t.requiresGrad = true;
+    } catch (error) {
+      t.dispose();
+      throw error;
+    }
+  }
   return t;
 }
 
@@ -50,6 +60,7 @@ export function tensor(
   options: TensorOptions = {},
 ): Tensor {
   if (ArrayBuffer.isView(data)) return fromTypedArray(data, options);
+  if (options.dtype !== undefined) dtypeCode(options.dtype);
   const shape: number[] = [];
   let probe: unknown = data;
   while (Array.isArray(probe)) {
@@ -88,11 +99,28 @@ export function tensor(
   return finish(out, options);
 }
 
-/** A tensor holding a copy of a TypedArray's elements (Uint8Array with dtype "bool" gives bool). */
+/** Throws unless `shape` is an array of non-negative integers. */
+function checkShape(shape: number[], fn: string): void {
+  if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
+    throw new TypeError(`${fn}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+}
+
+/**
+ * A tensor holding a copy of a TypedArray's elements. A Uint8Array with dtype "bool" gives bool, and a
+ * Uint16Array with dtype "float16" or "bfloat16" is read as raw bits (what toTypedArray returns for them).
+ */
 export function fromTypedArray(data: ArrayBufferView, options: FromTypedArrayOptions = {}): Tensor {
-  const natural = options.dtype === "bool" && data instanceof Uint8Array ? "bool" : dtypeOfTypedArray(data);
+  if (options.dtype !== undefined) dtypeCode(options.dtype);
+  const natural =
+    options.dtype === "bool" && data instanceof Uint8Array
+      ? "bool"
+      : (options.dtype === "float16" || options.dtype === "bfloat16") && data instanceof Uint16Array
+        ? options.dtype
+        : dtypeOfTypedArray(data);
   const length = data.byteLength / (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   const shape = options.shape ?? [length];
+  checkShape(shape, "fromTypedArray");
   const raw = new Tensor(native.fromBuffer(data, dtypeCode(natural), shape));
   let out = raw;
   if (options.dtype !== undefined && options.dtype !== natural) {
@@ -104,6 +132,7 @@ export function fromTypedArray(data: ArrayBufferView, options: FromTypedArrayOpt
 
 /** A tensor over raw little-endian bytes of a dtype (float16/bfloat16 included), e.g. from a file. */
 export function fromBytes(bytes: Uint8Array, dtype: DType, shape: number[]): Tensor {
+  checkShape(shape, "fromBytes");
   return new Tensor(native.fromBuffer(bytes, dtypeCode(dtype), shape));
 }
 
@@ -120,7 +149,10 @@ export function ones(shape: number[], options: TensorOptions = {}): Tensor {
 }
 
 export function full(shape: number[], value: number, options: TensorOptions = {}): Tensor {
-  return withGrad(callTensor("full", shape, value, ...factoryArgs({ dtype: "float32", ...options })), options);
+  return withGrad(
+    callTensor("full", shape, value, ...factoryArgs({ ...options, dtype: options.dtype ?? "float32" })),
+    options,
+  );
 }
 
 export function empty(shape: number[], options: TensorOptions = {}): Tensor {
@@ -154,12 +186,12 @@ export function rand(shape: number[], options: TensorOptions = {}): Tensor {
 
 /** Integers uniform in [low, high), int64 unless `dtype` says otherwise. */
 export function randint(low: number, high: number, shape: number[], options: TensorOptions = {}): Tensor {
-  return callTensor("randint.low", low, high, shape, ...factoryArgs({ dtype: "int64", ...options }));
+  return callTensor("randint.low", low, high, shape, ...factoryArgs({ ...options, dtype: options.dtype ?? "int64" }));
 }
 
 /** A random permutation of 0..n-1 (int64). */
 export function randperm(n: number, options: TensorOptions = {}): Tensor {
-  return callTensor("randperm", n, ...factoryArgs({ dtype: "int64", ...options }));
+  return callTensor("randperm", n, ...factoryArgs({ ...options, dtype: options.dtype ?? "int64" }));
 }
 
 function likeArgs(like: Tensor, options: TensorOptions): [number, undefined, string] {

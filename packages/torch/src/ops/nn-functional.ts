@@ -18,14 +18,23 @@ export function layerNorm(
   return callTensor("layer_norm", input, normalizedShape, weight, bias, eps, true);
 }
 
-/** Rows of `weight` at `indices`; gradients skip `paddingIdx` (default none). */
+/** Rows of `weight` at `indices`; gradients skip `paddingIdx` (default none; negative counts from the end). */
 export function embedding(indices: Tensor, weight: Tensor, paddingIdx: number | null = null): Tensor {
-  return callTensor("embedding", weight, indices, paddingIdx ?? -1, false, false);
+  let padding = -1;
+  if (paddingIdx !== null) {
+    const rows = weight.size(0);
+    if (!Number.isInteger(paddingIdx) || paddingIdx < -rows || paddingIdx >= rows) {
+      throw new RangeError(`embedding: paddingIdx must be an integer in [${-rows}, ${rows}), got ${paddingIdx}`);
+    }
+    // libtorch reads -1 as "no padding": a negative index counts from the end, as in torch.nn.functional.
+    padding = paddingIdx < 0 ? paddingIdx + rows : paddingIdx;
+  }
+  return callTensor("embedding", weight, indices, padding, false, false);
 }
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p), only when `training`. */
 export function dropout(input: Tensor, p = 0.5, training = true): Tensor {
-  if (p < 0 || p > 1) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
   return callTensor("dropout", input, p, training);
 }
 
