@@ -285,12 +285,24 @@ Napi::Value callOp(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// opNames() -> "aten::add.Tensor"-style names of every operator registered in this libtorch
+Napi::Value opNames(const Napi::CallbackInfo& info) {
+  auto names = c10::Dispatcher::singleton().getAllOpNames();
+  auto out = Napi::Array::New(info.Env(), names.size());
+  for (size_t i = 0; i < names.size(); i++) {
+    const auto& n = names[i];
+    out.Set(static_cast<uint32_t>(i), n.overload_name.empty() ? n.name : n.name + "." + n.overload_name);
+  }
+  return out;
+}
+
 }  // namespace
 
 void initOps(Napi::Env env, Napi::Object exports) {
   define<resolveOp>(env, exports, "resolveOp");
   define<opSchema>(env, exports, "opSchema");
   define<callOp>(env, exports, "callOp");
+  define<opNames>(env, exports, "opNames");
 }
 
 }  // namespace stts

@@ -9,7 +9,7 @@ export { setNumThreads, getNumThreads, cuda, buildInfo, liveTensorCount, finaliz
 export * from "./ops/creation.js";
 export * from "./ops/shape.js";
 export * from "./ops/math.js";
-export { hasOp, opSchema, call as callOp } from "./ops/dispatch.js";
+export { hasOp, opSchema, listOps, call as callOp } from "./ops/dispatch.js";
 export * as functional from "./ops/nn-functional.js";
 export {
   loadSafetensors,

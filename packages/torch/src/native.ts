@@ -35,6 +35,7 @@ export interface NativeBinding {
   sameStorage(a: NativeHandle, b: NativeHandle): boolean;
   resolveOp(name: string, overload: string): number;
   opSchema(id: number): string;
+  opNames(): string[];
   callOp(id: number, ...args: unknown[]): NativeValue;
   backward(
     tensors: NativeHandle[],

@@ -27,6 +27,11 @@ export function hasOp(name: string): boolean {
   }
 }
 
+/** Every operator this libtorch registers, as "aten::add.Tensor"; each is callable with `call`. */
+export function listOps(): string[] {
+  return native.opNames().sort();
+}
+
 /** The operator's schema as libtorch prints it, for error messages and debugging. */
 export function opSchema(name: string): string {
   return native.opSchema(resolve(name));
