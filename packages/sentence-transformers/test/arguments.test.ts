@@ -1,0 +1,49 @@
+// Training arguments: defaults, validation, and errors that name the key.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DEFAULT_TRAINING_ARGUMENTS, resolveTrainingArguments } from "../src/training/arguments.js";
+
+describe("resolveTrainingArguments", () => {
+  it("fills the reference's defaults", () => {
+    const args = resolveTrainingArguments({ outputDir: "out" });
+    assert.equal(args.outputDir, "out");
+    assert.equal(args.learningRate, 5e-5);
+    assert.equal(args.perDeviceTrainBatchSize, 8);
+    assert.equal(args.lrSchedulerType, "linear");
+    assert.equal(args.batchSampler, "batch_sampler");
+    assert.deepEqual({ ...args, outputDir: "output" }, { ...DEFAULT_TRAINING_ARGUMENTS });
+  });
+
+  it("rejects an unknown key with a suggestion", () => {
+    assert.throws(
+      () => resolveTrainingArguments({ per_device_train_batch_size: 16 }),
+      /unknown argument 'per_device_train_batch_size'; did you mean 'perDeviceTrainBatchSize'\?/,
+    );
+    assert.throws(() => resolveTrainingArguments({ learningRat: 1e-4 }), /did you mean 'learningRate'\?/);
+  });
+
+  it("rejects ill-typed values naming the key and what was expected", () => {
+    assert.throws(
+      () => resolveTrainingArguments({ perDeviceTrainBatchSize: 0 }, "config.yaml: args"),
+      /config\.yaml: args: 'perDeviceTrainBatchSize' must be a positive integer, got 0/,
+    );
+    assert.throws(
+      () => resolveTrainingArguments({ lrSchedulerType: "cosin" }),
+      /must be one of "constant", .*got "cosin"/,
+    );
+    assert.throws(() => resolveTrainingArguments({ learningRateMapping: { "(": 1e-3 } }), /'\(' is not one/);
+  });
+
+  it("checks loadBestModelAtEnd against the strategies and derives greaterIsBetter", () => {
+    assert.throws(() => resolveTrainingArguments({ loadBestModelAtEnd: true }), /needs an evalStrategy/);
+    const args = resolveTrainingArguments({
+      loadBestModelAtEnd: true,
+      evalStrategy: "steps",
+      saveStrategy: "steps",
+      metricForBestModel: "eval_loss",
+      loggingSteps: 10,
+    });
+    assert.equal(args.greaterIsBetter, false);
+    assert.equal(args.evalSteps, 10);
+  });
+});
