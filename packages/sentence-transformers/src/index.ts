@@ -1,3 +1,143 @@
-// stts: sentence-transformers for TypeScript. Models, losses and training land here
-// (see the models, losses and training issues); for now it re-exports the engine.
+// stts: sentence-transformers for TypeScript.
 export * as torch from "@stts/torch";
+export type { Features, EmbeddingModel } from "./features.js";
+
+// models
+export { BertConfig, BERT_HIDDEN_ACTS, type BertConfigOptions, type BertHiddenAct } from "./models/bert-config.js";
+export { BertModel, type BertInputs, type BertModelOptions } from "./models/bert.js";
+export { BertLMHeadModel, BertForMaskedLM, tieEncoderDecoder } from "./models/bert-lm-head.js";
+export type { EncoderInputs, EncoderForwardOptions, EncoderOutput, EncoderModel } from "./models/encoder.js";
+export {
+  registerArchitecture,
+  supportedModelTypes,
+  createEncoder,
+  loadEncoder,
+  saveEncoder,
+  CheckpointError,
+  type Architecture,
+  type CreateEncoderOptions,
+} from "./models/registry.js";
+
+export { Tokenizer, type TokenizerInput, type TokenizeOptions, type TokenizerEncoding } from "./models/tokenizer.js";
+
+// modules and the stack
+export { Transformer, type TransformerOptions, type TransformerForwardOptions } from "./modules/transformer.js";
+export { Dense, DENSE_ACTIVATIONS, type DenseOptions } from "./modules/dense.js";
+export { Normalize } from "./modules/normalize.js";
+export { StaticEmbedding, type StaticEmbeddingOptions } from "./modules/static-embedding.js";
+export {
+  registerModuleType,
+  findModuleType,
+  knownModuleTypeNames,
+  type ModuleType,
+  type SentenceTransformerModule,
+} from "./modules/module-registry.js";
+export {
+  SentenceTransformer,
+  SIMILARITY_FN_NAMES,
+  FORMAT_VERSIONS,
+  type SimilarityFnName,
+  type SentenceTransformerOptions,
+  type SentenceTransformerLoadOptions,
+  type EncodeOptions,
+  type EncodeOutput,
+  type OutputValue,
+} from "./sentence-transformer.js";
+export {
+  snapshotDownload,
+  hubCacheDir,
+  cachedSnapshot,
+  isHubOffline,
+  type HubDownloadOptions,
+} from "./hub/download.js";
+export {
+  semanticSearch,
+  type SearchHit,
+  type SemanticSearchOptions,
+  type EmbeddingsInput,
+} from "./util/semantic-search.js";
+export {
+  paraphraseMining,
+  paraphraseMiningEmbeddings,
+  type ParaphrasePair,
+  type ParaphraseMiningOptions,
+  type ParaphraseMiningEmbeddingsOptions,
+} from "./util/paraphrase-mining.js";
+export {
+  quantizeEmbeddings,
+  EMBEDDING_PRECISIONS,
+  type EmbeddingPrecision,
+  type QuantizeOptions,
+} from "./util/quantization.js";
+export {
+  Pooling,
+  POOLING_MODES,
+  type PoolingMode,
+  type PoolingOptions,
+  type PoolingConfig,
+} from "./modules/pooling.js";
+
+// losses and similarity
+export * as losses from "./losses/index.js";
+export * from "./losses/index.js";
+export {
+  GradCacheLoss,
+  backwardLoss,
+  hasDeferredBackward,
+  type DeferredBackward,
+  type CachedLossCalculator,
+} from "./losses/grad-cache.js";
+export { copyModel, type CloneableEmbeddingModel } from "./losses/contrastive-tension-loss.js";
+export { isLayerwiseEmbeddingModel, type LayerwiseEmbeddingModel } from "./losses/adaptive-layer-loss.js";
+export {
+  checkLossInputs,
+  describeExpectation,
+  type InputColumns,
+  type LabelKind,
+  type LossInputSpec,
+} from "./losses/loss-inputs.js";
+export { Loss, type LossOutput, type ConfigValue } from "./losses/loss.js";
+export {
+  pairsToTriplets,
+  type LabeledPair,
+  type Triplet,
+  type PairsToTripletsOptions,
+  type PairsToTripletsResult,
+} from "./util/data-formats.js";
+export {
+  cosSim,
+  dotScore,
+  euclideanSim,
+  manhattanSim,
+  pairwiseCosSim,
+  pairwiseDotScore,
+  pairwiseEuclideanSim,
+  pairwiseManhattanSim,
+  pairwiseAngleSim,
+  SIMILARITY_FUNCTIONS,
+  getSimilarityFunction,
+  similarityFunctionName,
+  type SimilarityFunction,
+  type SimilarityFunctionName,
+} from "./util/similarity.js";
+
+// training
+export {
+  Dataset,
+  DatasetError,
+  loadDelimited,
+  loadJsonl,
+  LABEL_COLUMN_NAMES,
+  type DatasetRecord,
+  type DatasetValue,
+} from "./training/dataset.js";
+export {
+  resolveTrainingArguments,
+  DEFAULT_TRAINING_ARGUMENTS,
+  TrainingArgumentsError,
+  type TrainingArguments,
+} from "./training/arguments.js";
+
+// parity runners
+export { runLossParity, PARITY_TOLERANCES } from "./parity/loss-runner.js";
+export { runBertParity, type BertParityOptions, type BertParityResult } from "./parity/bert-runner.js";

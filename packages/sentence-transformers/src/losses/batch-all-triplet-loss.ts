@@ -1,0 +1,67 @@
+// BatchAllTripletLoss: the triplet loss averaged over every valid triplet of the batch that is active.
+import { scope, type Tensor } from "@stts/torch";
+import type { EmbeddingModel, Features } from "../features.js";
+import { BatchHardTripletLoss, type BatchTripletLossOptions } from "./batch-hard-triplet-loss.js";
+import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
+import { Loss, type ConfigValue } from "./loss.js";
+import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import { HERMANS_2017 } from "./triplet-loss.js";
+
+/**
+ * Builds every valid triplet (a, p, n) of the batch (a, p same class, n another class, all distinct),
+ * computes max(d(a, p) - d(a, n) + margin, 0), and averages over the triplets with a positive loss
+ * (loss 0 when there is none).
+ *
+ * Inputs: single sentences; integer class labels.
+ *
+ * @example
+ * const loss = new BatchAllTripletLoss(model, { margin: 5 });
+ * const value = loss.forward([features], torch.tensor([0, 0, 1, 1], { dtype: "int64" }));
+ *
+ * @param model the model to train
+ * @param options distanceMetric (default eucledianDistance), margin (default 5)
+ */
+export class BatchAllTripletLoss extends Loss {
+  static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
+  static readonly labelKind: LabelKind = "class";
+
+  readonly distanceMetric: DistanceMatrix;
+  readonly margin: number;
+
+  constructor(model: EmbeddingModel, options: BatchTripletLossOptions = {}) {
+    super(model);
+    this.distanceMetric = options.distanceMetric ?? BatchHardTripletLossDistanceFunction.eucledianDistance;
+    this.margin = options.margin ?? 5;
+  }
+
+  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
+    return scope(() =>
+      this.computeLossFromEmbeddings(
+        sentenceFeatures.map((f) => this.embed(f)),
+        labels,
+      ),
+    );
+  }
+
+  /** embeddings: [sentences] ([batch, dim]); labels: [batch] class ids. */
+  computeLossFromEmbeddings(embeddings: Tensor[], labels: Tensor | null): Tensor {
+    const classes = checkLabelledLossInputs("BatchAllTripletLoss", BatchAllTripletLoss, embeddings, labels);
+    return scope(() => {
+      const distances = this.distanceMetric(embeddings[0]!); // [batch, batch]
+      // [batch, batch, batch]: d(a, p) - d(a, n) + margin at (a, p, n)
+      let tripletLoss = distances.unsqueeze(2).sub(distances.unsqueeze(1)).add(this.margin);
+      tripletLoss = BatchHardTripletLoss.getTripletMask(classes).to(distances.dtype).mul(tripletLoss);
+      tripletLoss = tripletLoss.maskedFill(tripletLoss.lt(0), 0);
+      const positiveTriplets = tripletLoss.gt(1e-16).sum().item();
+      return tripletLoss.sum().div(positiveTriplets + 1e-16);
+    });
+  }
+
+  override getConfigDict(): Record<string, ConfigValue> {
+    return { distanceMetric: distanceMetricName(this.distanceMetric), margin: this.margin };
+  }
+
+  override get citation(): string {
+    return HERMANS_2017;
+  }
+}

@@ -1,0 +1,170 @@
+// Transformer: a Hugging Face encoder and its tokenizer, the input module of most SentenceTransformers.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as torch from "@stts/torch";
+import { nn } from "@stts/torch";
+import { requireFeature, type Features } from "../features.js";
+import type { EncoderModel } from "../models/encoder.js";
+import { loadEncoder, saveEncoder } from "../models/registry.js";
+import { Tokenizer, type TokenizerInput } from "../models/tokenizer.js";
+import { ConfigReader, writeJson } from "./module-io.js";
+
+/** The module config file, then the names older sentence-transformers versions used. */
+const SENTENCE_CONFIG_FILES = [
+  "sentence_bert_config.json",
+  "sentence_roberta_config.json",
+  "sentence_distilbert_config.json",
+  "sentence_camembert_config.json",
+  "sentence_albert_config.json",
+  "sentence_xlm-roberta_config.json",
+  "sentence_xlnet_config.json",
+];
+
+/** Options of `Transformer`. */
+export interface TransformerOptions {
+  /**
+   * Truncate inputs to this many tokens. Default: min(config.json `max_position_embeddings`,
+   * tokenizer_config `model_max_length`), as the reference infers it; null when neither is known.
+   */
+  maxSeqLength?: number | null;
+  /** Lowercase texts before tokenizing (default false; the tokenizer may lowercase on its own). */
+  doLowerCase?: boolean;
+}
+
+/** Per-call options of `Transformer.forward`, overriding the module's `outputHiddenStates` / `numLayers`. */
+export interface TransformerForwardOptions {
+  /** Also add `allLayerEmbeddings` (embeddings output, then every layer's output). */
+  outputHiddenStates?: boolean;
+  /** Run only the first k encoder layers. */
+  numLayers?: number;
+}
+
+/**
+ * Wraps a Hugging Face encoder (`autoModel`) and its tokenizer (sentence-transformers' `models.Transformer`).
+ * `tokenize` strips (and, with `doLowerCase`, lowercases) the texts, then tokenizes them padded to the
+ * longest and truncated to `maxSeqLength`; `forward` adds `tokenEmbeddings` [batch, seq, hidden].
+ *
+ * AdaptiveLayerLoss and other layer-wise users: set `outputHiddenStates = true` (as the reference sets
+ * `auto_model.config.output_hidden_states`) and `forward` also adds `allLayerEmbeddings` (index 0 = the
+ * embeddings output, i = layer i's output); set `numLayers = k` to run only the first k layers
+ * (`tokenEmbeddings` is then layer k's output), `null` for all. Both can also be passed per call as
+ * `forward(features, { outputHiddenStates, numLayers })`.
+ *
+ * Saved in the reference layout: the encoder's config.json + model.safetensors, the tokenizer files,
+ * and sentence_bert_config.json (`max_seq_length`, `do_lower_case`).
+ *
+ * @example
+ * const transformer = Transformer.load("models/bert-tiny");
+ * const features = transformer.forward(transformer.tokenize(["A man is eating."])); // features.tokenEmbeddings
+ *
+ * @param autoModel the encoder (its parameters are named "auto_model.*" inside this module)
+ * @param tokenizer its tokenizer
+ * @param options maxSeqLength (default inferred from the config and tokenizer), doLowerCase (default false)
+ */
+export class Transformer extends nn.Module {
+  /** The reference saves the first module's files in the model's root folder when it is a Transformer. */
+  readonly saveInRoot = true;
+  readonly autoModel: EncoderModel;
+  readonly tokenizer: Tokenizer;
+  maxSeqLength: number | null;
+  doLowerCase: boolean;
+  /** Add `allLayerEmbeddings` in forward (default false). */
+  outputHiddenStates = false;
+  /** Run only the first k layers (default null: all). */
+  numLayers: number | null = null;
+
+  constructor(autoModel: EncoderModel, tokenizer: Tokenizer, options: TransformerOptions = {}) {
+    super();
+    this.autoModel = this.registerModule("auto_model", autoModel);
+    this.tokenizer = tokenizer;
+    this.doLowerCase = options.doLowerCase ?? false;
+    this.maxSeqLength =
+      options.maxSeqLength === undefined ? inferMaxSeqLength(autoModel, tokenizer) : options.maxSeqLength;
+  }
+
+  /**
+   * Loads a Transformer from a Hugging Face model folder: config.json + model.safetensors (the
+   * encoder), tokenizer.json (+ tokenizer_config.json), and sentence_bert_config.json when present
+   * (or a legacy `sentence_<arch>_config.json`). `options` override the folder's config.
+   */
+  static load(folder: string, options: TransformerOptions = {}): Transformer {
+    const configFile = SENTENCE_CONFIG_FILES.map((name) => path.join(folder, name)).find((file) => fs.existsSync(file));
+    let fromFile: TransformerOptions = {};
+    if (configFile !== undefined) {
+      const config = ConfigReader.fromFile(configFile, "Transformer");
+      fromFile = { doLowerCase: config.boolean("do_lower_case", false) };
+      if (config.has("max_seq_length")) fromFile.maxSeqLength = config.optionalInteger("max_seq_length", { min: 1 });
+    }
+    const encoder = loadEncoder(folder);
+    return new Transformer(encoder, Tokenizer.fromFolder(folder), { ...fromFile, ...options });
+  }
+
+  /** The hidden size of the encoder: the width of `tokenEmbeddings`. */
+  getWordEmbeddingDimension(): number {
+    return this.autoModel.hiddenSize;
+  }
+
+  /** What sentence_bert_config.json holds. */
+  getConfigDict(): { max_seq_length: number | null; do_lower_case: boolean } {
+    return { max_seq_length: this.maxSeqLength, do_lower_case: this.doLowerCase };
+  }
+
+  /**
+   * Tokenizes texts (or pairs of texts): stripped, lowercased when `doLowerCase`, padded to the
+   * longest, truncated to `maxSeqLength` (`longest_first` for pairs). The caller owns the tensors.
+   */
+  tokenize(texts: readonly TokenizerInput[]): Features {
+    const prepare = (text: string) => {
+      const stripped = String(text).trim();
+      return this.doLowerCase ? stripped.toLowerCase() : stripped;
+    };
+    const inputs = texts.map((text): TokenizerInput =>
+      typeof text === "string" ? prepare(text) : [prepare(text[0]), prepare(text[1])],
+    );
+    return this.tokenizer.encodeBatch(inputs, { maxLength: this.maxSeqLength ?? undefined });
+  }
+
+  /** Adds `tokenEmbeddings` [batch, seq, hidden] (and `allLayerEmbeddings` when asked for). */
+  override forward(features: Features, options: TransformerForwardOptions = {}): Features {
+    const inputIds = requireFeature(features, "inputIds", "Transformer");
+    const outputHiddenStates = options.outputHiddenStates ?? this.outputHiddenStates;
+    const numLayers = options.numLayers ?? this.numLayers ?? undefined;
+    return torch.scope(() => {
+      const output = this.autoModel.forward(
+        {
+          inputIds,
+          attentionMask: tensorOrUndefined(features.attentionMask),
+          tokenTypeIds: tensorOrUndefined(features.tokenTypeIds),
+        },
+        { outputHiddenStates, numLayers },
+      );
+      const result: Features = { ...features, tokenEmbeddings: output.lastHiddenState };
+      if (outputHiddenStates && output.hiddenStates !== undefined) result.allLayerEmbeddings = output.hiddenStates;
+      return result;
+    });
+  }
+
+  /** Writes config.json, model.safetensors, the tokenizer files and sentence_bert_config.json into `folder`. */
+  save(folder: string): void {
+    fs.mkdirSync(folder, { recursive: true });
+    saveEncoder(this.autoModel, folder);
+    this.tokenizer.save(folder);
+    writeJson(path.join(folder, "sentence_bert_config.json"), this.getConfigDict());
+  }
+
+  override extraRepr(): string {
+    return `maxSeqLength=${this.maxSeqLength}, doLowerCase=${this.doLowerCase}, architecture=${this.autoModel.constructor.name}`;
+  }
+}
+
+function inferMaxSeqLength(model: EncoderModel, tokenizer: Tokenizer): number | null {
+  const positions = model.configJson.max_position_embeddings;
+  const candidates = [typeof positions === "number" ? positions : null, tokenizer.modelMaxLength].filter(
+    (value): value is number => value !== null,
+  );
+  return candidates.length === 0 ? null : Math.min(...candidates);
+}
+
+function tensorOrUndefined(value: Features[string]): torch.Tensor | undefined {
+  return value === undefined || Array.isArray(value) ? undefined : value;
+}
