@@ -121,7 +121,37 @@ export {
   type SimilarityFunctionName,
 } from "./util/similarity.js";
 
+// evaluation
+export * from "./evaluation/index.js";
+
 // training
+export {
+  SentenceTransformerTrainer,
+  NonFiniteLossError,
+  type SentenceTransformerTrainerOptions,
+  type TrainOutput,
+} from "./training/trainer.js";
+export type { TrainerState, LogEntry } from "./training/trainer-state.js";
+export type { TrainerCallback, TrainerCallbackInfo, TrainerControl } from "./training/callbacks.js";
+export { listCheckpoints, latestCheckpoint, CHECKPOINT_PREFIX } from "./training/checkpoint.js";
+export { TrainingDataError, checkTrainingData, resolveLossSpec, type DataCheckTarget } from "./training/data-checks.js";
+export { resolvePrompts } from "./training/collate.js";
+export {
+  readTrainingLog,
+  renderTrainingCurves,
+  writeTrainingCurves,
+  TRAINING_LOG_FILE,
+  TRAINING_CURVES_FILE,
+} from "./training/training-log.js";
+export {
+  DefaultBatchSampler,
+  NoDuplicatesBatchSampler,
+  GroupByLabelBatchSampler,
+  createBatchSampler,
+  interleaveBatches,
+  SeededRandom,
+  type BatchSampler,
+} from "./training/samplers.js";
 export {
   Dataset,
   DatasetError,
@@ -137,6 +167,14 @@ export {
   TrainingArgumentsError,
   type TrainingArguments,
 } from "./training/arguments.js";
+
+// model card
+export * from "./model-card/index.js";
+
+// command line (programmatic use)
+export { main as runCli, processIo, type CliIo } from "./cli/main.js";
+export { loadTrainConfig, parseTrainConfig, ConfigError, type TrainConfig } from "./cli/config.js";
+export { buildTraining, type TrainingSetup } from "./cli/train.js";
 
 // parity runners
 export { runLossParity, PARITY_TOLERANCES } from "./parity/loss-runner.js";

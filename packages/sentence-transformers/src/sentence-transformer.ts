@@ -8,6 +8,8 @@ import { nn, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "./features.js";
 import type { TokenizerInput } from "./models/tokenizer.js";
 import { isHubId, snapshotDownload, type HubDownloadOptions } from "./hub/download.js";
+import { generateModelCard } from "./model-card/generate.js";
+import { createModelCardData, type ModelCardData } from "./model-card/model-card-data.js";
 import { ConfigReader, writeJson } from "./modules/module-io.js";
 import { loadModule, moduleTypeOf, type SentenceTransformerModule } from "./modules/module-registry.js";
 import { Pooling } from "./modules/pooling.js";
@@ -140,6 +142,8 @@ export class SentenceTransformer extends nn.Module implements EmbeddingModel {
   #similarityFnName: SimilarityFnName | null = null;
   /** Keep only the first dimensions of sentence embeddings in `encode` (null: all). */
   truncateDim: number | null;
+  /** What README.md says (the trainer fills it); null: a card with the model's own details only. */
+  modelCardData: ModelCardData | null = null;
 
   constructor(modules: readonly SentenceTransformerModule[], options: SentenceTransformerOptions = {}) {
     super();
@@ -528,7 +532,7 @@ export class SentenceTransformer extends nn.Module implements EmbeddingModel {
    * files, sentence_bert_config.json), and "<idx>_<Class>" folders for the others. Everything is written to a
    * temporary folder first and then moved into place (one rename when `folder` is new; entry by entry,
    * modules.json last, when it exists, leaving files of other kinds there alone), so a failure never leaves a
-   * half-written model.
+   * half-written model. README.md is the model card of `modelCardData` (see generateModelCard).
    */
   save(folder: string): void {
     const target = path.resolve(folder);
@@ -540,6 +544,8 @@ export class SentenceTransformer extends nn.Module implements EmbeddingModel {
     const temp = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.tmp-`));
     try {
       this.#writeFolder(temp);
+      const card = generateModelCard(this, this.modelCardData ?? createModelCardData());
+      fs.writeFileSync(path.join(temp, "README.md"), card);
       publishFolder(temp, target);
     } finally {
       fs.rmSync(temp, { recursive: true, force: true });

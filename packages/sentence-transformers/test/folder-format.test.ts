@@ -80,6 +80,7 @@ describe("SentenceTransformer folder format", () => {
       "1_Pooling",
       "2_Dense",
       "3_Normalize",
+      "README.md", // the model card, as the reference writes it
       "config.json",
       "config_sentence_transformers.json",
       "model.safetensors",

@@ -113,6 +113,27 @@ export function bestF1AndThreshold(
   return best;
 }
 
+/**
+ * Matthews correlation coefficient of 0/1 predictions against 0/1 labels (scikit-learn's
+ * matthews_corrcoef): (tp * tn - fp * fn) / sqrt((tp + fp)(tp + fn)(tn + fp)(tn + fn)), 0 when a
+ * factor of the denominator is 0.
+ */
+export function matthewsCorrelation(labels: readonly number[], predicted: readonly number[]): number {
+  if (labels.length !== predicted.length) {
+    throw new RangeError(`matthewsCorrelation: ${labels.length} labels vs ${predicted.length} predictions`);
+  }
+  let [tp, tn, fp, fn] = [0, 0, 0, 0];
+  labels.forEach((label, i) => {
+    const positive = predicted[i] === 1;
+    if (label === 1 && positive) tp++;
+    else if (label === 1) fn++;
+    else if (positive) fp++;
+    else tn++;
+  });
+  const denominator = (tp + fp) * (tp + fn) * (tn + fp) * (tn + fn);
+  return denominator === 0 ? 0 : (tp * tn - fp * fn) / Math.sqrt(denominator);
+}
+
 function sortedRows(scores: readonly number[], labels: readonly number[], descending: boolean): [number, number][] {
   if (scores.length !== labels.length) throw new RangeError(`${scores.length} scores vs ${labels.length} labels`);
   // a stable sort, like Python's sorted()

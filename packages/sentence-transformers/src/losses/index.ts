@@ -60,3 +60,4 @@ export { ContrastiveTensionLoss, ContrastiveTensionLossInBatchNegatives } from "
 export { MatryoshkaLoss } from "./matryoshka-loss.js";
 export { AdaptiveLayerLoss } from "./adaptive-layer-loss.js";
 export { Matryoshka2dLoss } from "./matryoshka-2d-loss.js";
+export { DenoisingAutoEncoderLoss, type DenoisingAutoEncoderLossOptions } from "./denoising-auto-encoder-loss.js";
