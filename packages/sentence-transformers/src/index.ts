@@ -105,6 +105,15 @@ export {
   type PairsToTripletsResult,
 } from "./util/data-formats.js";
 export {
+  damage,
+  denoisingAutoEncoderDataset,
+  wordTokenize,
+  detokenize,
+  type DamageOptions,
+  type DenoisingAutoEncoderDatasetOptions,
+  type RandomSource,
+} from "./util/noise.js";
+export {
   cosSim,
   dotScore,
   euclideanSim,

@@ -8,8 +8,10 @@ import * as path from "node:path";
 import * as torch from "@stts/torch";
 import { optim } from "@stts/torch";
 import {
+  Dataset,
   Loss,
   SentenceTransformer,
+  SentenceTransformerTrainer,
   cosSim,
   pairwiseCosSim,
   type ConfigValue,
@@ -18,7 +20,7 @@ import {
   type InputColumns,
   type LabelKind,
 } from "../src/index.js";
-import { handleCount, repoRoot, tinyBertDir, values } from "./models-util.js";
+import { handleCount, repoRoot, tempFolder, tinyBertDir, values } from "./models-util.js";
 
 // ---- the README example, verbatim -------------------------------------------------------------------------
 
@@ -179,5 +181,43 @@ describe("the README's custom loss", () => {
       model.dispose();
     }
     assert.equal(handleCount(), before, "tensors leaked");
+  });
+
+  it("trains with SentenceTransformerTrainer, which logs each component next to their sum", async () => {
+    const model = SentenceTransformer.loadFolder(tinyBertDir);
+    const loss = new RankingWithAlignmentLoss(model);
+    const out = tempFolder("custom-loss-trainer-");
+    try {
+      const trainDataset = new Dataset({ anchor: anchors, positive: positives });
+      const trainer = new SentenceTransformerTrainer({
+        model,
+        args: {
+          outputDir: out.dir,
+          maxSteps: 3,
+          perDeviceTrainBatchSize: 2,
+          loggingSteps: 1,
+          learningRate: 1e-3,
+          saveStrategy: "no",
+        },
+        trainDataset,
+        loss,
+        log: null,
+      });
+      await trainer.train();
+      const steps = trainer.state.logHistory.filter((entry) => "loss" in entry);
+      assert.equal(steps.length, 3, "one log entry per step (loggingSteps 1)");
+      for (const entry of steps) {
+        const { loss: total, ranking, alignment } = entry;
+        assert.ok(
+          Number.isFinite(ranking) && Number.isFinite(alignment),
+          `components logged: ${JSON.stringify(entry)}`,
+        );
+        // loggingSteps 1: the logged loss is that step's sum of the two components
+        assert.ok(Math.abs(total! - (ranking! + alignment!)) <= 1e-5 * Math.abs(total!), JSON.stringify(entry));
+      }
+    } finally {
+      model.dispose();
+      out.cleanup();
+    }
   });
 });

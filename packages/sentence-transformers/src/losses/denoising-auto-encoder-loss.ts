@@ -59,7 +59,8 @@ const DECODER_IGNORED = [
  * add_cross_attention), starts from the encoder's weights, and then shares them (`tieEncoderDecoder`): the
  * encoder's parameters are replaced by the decoder's tensors, so create the loss before the optimizer. Only
  * the cross-attention blocks and the LM-head transform/bias are the decoder's own (initialised as transformers
- * does: N(0, initializer_range) weights, zero biases, unit LayerNorm gains). Untied, the decoder is loaded
+ * does: N(0, initializer_range) weights, zero biases, unit LayerNorm gains, drawn from the default generator:
+ * seed it with torch.manualSeed first for reproducible runs). Untied, the decoder is loaded
  * from `decoderNameOrPath`, and original texts are re-tokenized with its tokenizer when its vocabulary differs.
  *
  * The decoder runs in the model's mode (`model.train()` / `model.eval()` turn its dropout on and off).
