@@ -23,7 +23,7 @@ export { Tokenizer, type TokenizerInput, type TokenizeOptions, type TokenizerEnc
 // modules and the stack
 export { Transformer, type TransformerOptions, type TransformerForwardOptions } from "./modules/transformer.js";
 export { Dense, DENSE_ACTIVATIONS, type DenseOptions } from "./modules/dense.js";
-export { Normalize } from "./modules/normalize.js";
+export { Normalize, type NormalizeOptions } from "./modules/normalize.js";
 export { StaticEmbedding, type StaticEmbeddingOptions } from "./modules/static-embedding.js";
 export {
   registerModuleType,
@@ -75,6 +75,7 @@ export {
   type PoolingMode,
   type PoolingOptions,
   type PoolingConfig,
+  type PoolingConfigV6,
 } from "./modules/pooling.js";
 
 // losses and similarity

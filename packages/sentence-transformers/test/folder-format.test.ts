@@ -231,21 +231,25 @@ describe("SentenceTransformer folder format", () => {
     }
   });
 
-  it("saves a StaticEmbedding model as the reference: 0_StaticEmbedding with embedding.weight and tokenizer.json", async () => {
+  it("saves a StaticEmbedding model as the reference: in the root folder, embedding.weight and tokenizer.json", async () => {
     torch.manualSeed(5);
     const staticModel = new SentenceTransformer([
       new StaticEmbedding(Tokenizer.fromFolder(path.join(bertParityDir, "tokenizer")), { embeddingDim: 6 }),
     ]);
     const folder = path.join(temp.dir, "static");
     staticModel.save(folder);
+    // sentence-transformers v4+ saves a first input module (InputModule.save_in_root) in the root folder.
     assert.deepEqual(readJson(path.join(folder, "modules.json")), [
-      { idx: 0, name: "0", path: "0_StaticEmbedding", type: "sentence_transformers.models.StaticEmbedding" },
+      { idx: 0, name: "0", path: "", type: "sentence_transformers.models.StaticEmbedding" },
     ]);
-    assert.deepEqual(fs.readdirSync(path.join(folder, "0_StaticEmbedding")).sort(), [
+    assert.deepEqual(fs.readdirSync(folder).sort(), [
+      "README.md",
+      "config_sentence_transformers.json",
       "model.safetensors",
+      "modules.json",
       "tokenizer.json",
     ]);
-    const header = await torch.readSafetensorsHeader(path.join(folder, "0_StaticEmbedding", "model.safetensors"));
+    const header = await torch.readSafetensorsHeader(path.join(folder, "model.safetensors"));
     assert.deepEqual(
       header.tensors.map((t) => [t.name, t.shape]),
       [["embedding.weight", [1200, 6]]],

@@ -23,6 +23,8 @@ export interface TokenizeOptions {
   addSpecialTokens?: boolean;
   /** The id padding uses when the tokenizer defines no pad token (default: throw when padding is needed). */
   padTokenId?: number;
+  /** Which end truncation cuts (default: the tokenizer's `truncationSide`). */
+  truncationSide?: "left" | "right";
 }
 
 /** The unpadded result of encoding one input. */
@@ -208,7 +210,7 @@ export class Tokenizer {
     let second = isPair ? this.tokenize(input[1]) : null;
     if (maxLength !== null) {
       const budget = Math.max(0, maxLength - (addSpecialTokens ? this.numSpecialTokensToAdd(isPair) : 0));
-      [first, second] = this.#truncate(first, second, budget);
+      [first, second] = this.#truncate(first, second, budget, options.truncationSide ?? this.truncationSide);
     }
     const processed = addSpecialTokens
       ? this.#postProcess(first, second)
@@ -278,11 +280,16 @@ export class Tokenizer {
    * Hugging Face's truncation of the content tokens to `budget` (special tokens excluded). For pairs,
    * `longest_first`: the shorter text keeps min(its length, max(budget - longer, budget / 2)) tokens.
    */
-  #truncate(first: string[], second: string[] | null, budget: number): [string[], string[] | null] {
+  #truncate(
+    first: string[],
+    second: string[] | null,
+    budget: number,
+    side: "left" | "right",
+  ): [string[], string[] | null] {
     const cut = (tokens: string[], length: number) =>
       tokens.length <= length
         ? tokens
-        : this.truncationSide === "left"
+        : side === "left"
           ? tokens.slice(tokens.length - length)
           : tokens.slice(0, length);
     if (second === null) return [cut(first, budget), null];

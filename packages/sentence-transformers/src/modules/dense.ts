@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as torch from "@stts/torch";
 import { functional as F, nn, type Tensor } from "@stts/torch";
 import { requireFeature, type Features } from "../features.js";
-import { ConfigReader, loadWeights, saveWeights, writeJson } from "./module-io.js";
+import { camelToSnake, ConfigReader, loadWeights, saveWeights, snakeToCamel, writeJson } from "./module-io.js";
 
 /** The activations Dense knows, by the reference's `fullname(activation_function)`. */
 const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
@@ -37,8 +37,9 @@ export interface DenseOptions {
 /**
  * A fully connected layer with an activation, applied to the sentence embedding
  * (sentence-transformers' `models.Dense`): sentenceEmbedding = activation(linear(sentenceEmbedding)).
- * Saved as config.json (`in_features`, `out_features`, `bias`, `activation_function`) and
- * model.safetensors (`linear.weight`, `linear.bias`), as the reference.
+ * Saved as config.json (`in_features`, `out_features`, `bias`, `activation_function`; `module_input_name` and
+ * `module_output_name` only when not the default, so releases whose Dense lacks them load it too; v6 writes
+ * them always) and model.safetensors (`linear.weight`, `linear.bias`), as the reference.
  *
  * @example
  * const dense = new Dense(768, 256, { activationFunction: "torch.nn.modules.activation.Tanh" });
@@ -85,6 +86,14 @@ export class Dense extends nn.Module {
     const activation = config.string("activation_function", "torch.nn.modules.activation.Tanh");
     if (findActivation(activation) === undefined) {
       throw config.error("activation_function", `one of ${DENSE_ACTIVATIONS.join(", ")}`, activation);
+    }
+    // sentence-transformers v6 writes use_residual only when true (a residual connection this Dense lacks).
+    if (config.boolean("use_residual", false)) {
+      throw config.error(
+        "use_residual",
+        "false (a residual Dense, new in sentence-transformers v6, is not supported)",
+        true,
+      );
     }
     const dense = new Dense(config.integer("in_features", { min: 1 }), config.integer("out_features", { min: 1 }), {
       bias: config.boolean("bias", true),
@@ -149,12 +158,4 @@ function findActivation(name: string): string | undefined {
   if (name in ACTIVATIONS) return name;
   const short = name.split(".").pop();
   return DENSE_ACTIVATIONS.find((full) => full.split(".").pop() === short);
-}
-
-function snakeToCamel(name: string): string {
-  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-function camelToSnake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

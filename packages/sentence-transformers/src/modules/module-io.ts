@@ -106,6 +106,16 @@ export function describeValue(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/** A Python feature name as our camelCase feature key: "sentence_embedding" -> "sentenceEmbedding". */
+export function snakeToCamel(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** A feature key as the Python name: "tokenEmbeddings" -> "token_embeddings". */
+export function camelToSnake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 /** Writes JSON with two-space indentation, as the reference's `json.dump(..., indent=2)`. */
 export function writeJson(file: string, value: unknown): void {
   fs.writeFileSync(file, JSON.stringify(value, null, 2));

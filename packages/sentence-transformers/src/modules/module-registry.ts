@@ -36,7 +36,10 @@ export interface ModuleType<M extends SentenceTransformerModule = SentenceTransf
   load(folder: string): M;
   /** Writes a module's files into its folder (which exists). */
   save(module: M, folder: string): void;
-  /** Saved in the model's root folder when it is the first module (the reference's Transformer). */
+  /**
+   * Saved in the model's root folder when it is the first module (the reference's input modules:
+   * Transformer, StaticEmbedding).
+   */
   readonly saveInRoot?: boolean;
   /** Loading works without the module's folder (Normalize: the Hub drops empty folders). Default false. */
   readonly folderOptional?: boolean;
@@ -79,6 +82,7 @@ const BUILT_IN: ModuleType[] = [
   {
     className: "StaticEmbedding",
     typeName: "sentence_transformers.models.StaticEmbedding",
+    saveInRoot: true,
     matches: (module): module is StaticEmbedding => module instanceof StaticEmbedding,
     load: (folder) => StaticEmbedding.load(folder),
     save: (module, folder) => (module as StaticEmbedding).save(folder),

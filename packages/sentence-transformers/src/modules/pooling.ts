@@ -1,4 +1,5 @@
-// Pooling: token embeddings -> one sentence embedding (sentence-transformers' models.Pooling, v5.1.2).
+// Pooling: token embeddings -> one sentence embedding (sentence-transformers' models.Pooling, v5.1.2;
+// reads v6 configs too).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as torch from "@stts/torch";
@@ -20,8 +21,11 @@ export const POOLING_MODES: readonly PoolingMode[] = [
 
 /** Options of `Pooling` (the reference's keyword arguments in camelCase). */
 export interface PoolingOptions {
-  /** One mode by name; when given it overrides every poolingMode* flag (default null). */
-  poolingMode?: PoolingMode | null;
+  /**
+   * One mode by name, or several (their outputs concatenated in the order listed, as sentence-transformers
+   * v6's `pooling_mode` tuple); when given it overrides every poolingMode* flag (default null).
+   */
+  poolingMode?: PoolingMode | readonly PoolingMode[] | null;
   /** The first token's embedding (default false). */
   poolingModeClsToken?: boolean;
   /** Per-dimension max over the real tokens (default false). */
@@ -50,6 +54,27 @@ export interface PoolingConfig {
   include_prompt: boolean;
 }
 
+/**
+ * What sentence-transformers v6 writes to 1_Pooling/config.json. Pooling writes this form only for modes
+ * listed in an order other than the reference's fixed one (cls, max, mean, ...), which the v5 flags cannot
+ * express; v5 cannot load it.
+ */
+export interface PoolingConfigV6 {
+  embedding_dimension: number;
+  pooling_mode: PoolingMode | PoolingMode[];
+  include_prompt: boolean;
+}
+
+/** The order in which the reference (v5) concatenates the enabled modes. */
+const CANONICAL_ORDER: readonly PoolingMode[] = [
+  "cls",
+  "max",
+  "mean",
+  "mean_sqrt_len_tokens",
+  "weightedmean",
+  "lasttoken",
+];
+
 /** config.json key -> option name, for the boolean settings. */
 const FLAG_KEYS = {
   pooling_mode_cls_token: "poolingModeClsToken",
@@ -61,7 +86,8 @@ const FLAG_KEYS = {
   include_prompt: "includePrompt",
 } as const satisfies Record<string, keyof PoolingOptions>;
 
-const CONFIG_KEYS = ["word_embedding_dimension", "pooling_mode", ...Object.keys(FLAG_KEYS)];
+// "embedding_dimension" is sentence-transformers v6's name for word_embedding_dimension.
+const CONFIG_KEYS = ["word_embedding_dimension", "embedding_dimension", "pooling_mode", ...Object.keys(FLAG_KEYS)];
 
 function checkMode(mode: unknown, where: string): PoolingMode {
   const name = typeof mode === "string" ? mode.toLowerCase() : mode;
@@ -71,6 +97,16 @@ function checkMode(mode: unknown, where: string): PoolingMode {
     );
   }
   return name as PoolingMode;
+}
+
+/** One mode or a non-empty list of distinct modes (v6 writes a list for combined modes). */
+function checkModes(modes: unknown, where: string): PoolingMode[] {
+  if (!Array.isArray(modes)) return [checkMode(modes, where)];
+  if (modes.length === 0) throw new RangeError(`${where}: expected at least one pooling mode, got []`);
+  const checked = modes.map((mode: unknown) => checkMode(mode, where));
+  const repeated = checked.find((mode, i) => checked.indexOf(mode) !== i);
+  if (repeated !== undefined) throw new RangeError(`${where}: pooling mode '${repeated}' is listed twice`);
+  return checked;
 }
 
 /** A tensor feature other than the required ones, or undefined. */
@@ -83,7 +119,8 @@ function optionalFeature(features: Features, key: string): Tensor | undefined {
  * Turns token embeddings into a fixed-size sentence embedding (sentence-transformers' Pooling). Reads
  * `tokenEmbeddings` [batch, seq, dim] and `attentionMask` [batch, seq] (all ones when absent or of another
  * length) and adds `sentenceEmbedding` [batch, k · dim], the enabled modes concatenated in the reference's
- * order: cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken.
+ * order: cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken (for a `poolingMode` list: the list's
+ * order).
  *   cls: h[:, 0] (or `features.clsTokenEmbeddings`); max: max over seq after padded positions are set to -1e9;
  *   mean: Σ(h·mask) / max(Σmask, 1e-9); mean_sqrt_len_tokens: Σ(h·mask) / sqrt(max(Σmask, 1e-9));
  *   weightedmean: the same with mask·position (1..seq); lasttoken: h at the last position whose mask is 1
@@ -98,7 +135,8 @@ function optionalFeature(features: Features, key: string): Tensor | undefined {
  * const { sentenceEmbedding } = pooling.forward({ tokenEmbeddings, attentionMask }); // [batch, 384]
  *
  * @param wordEmbeddingDimension the token embeddings' size (dim)
- * @param options poolingMode (default null) or the poolingMode* flags (default: mean only), includePrompt
+ * @param options poolingMode (a mode or a list of modes; default null) or the poolingMode* flags (default: mean
+ *   only), includePrompt
  *   (default true)
  */
 export class Pooling extends nn.Module {
@@ -112,15 +150,17 @@ export class Pooling extends nn.Module {
   readonly includePrompt: boolean;
   /** The sentence embedding's size: (number of enabled modes) · wordEmbeddingDimension. */
   readonly poolingOutputDimension: number;
+  /** The enabled modes in the order their outputs are concatenated. */
+  readonly #order: readonly PoolingMode[];
 
   constructor(wordEmbeddingDimension: number, options: PoolingOptions = {}) {
     super();
     if (!Number.isInteger(wordEmbeddingDimension) || wordEmbeddingDimension <= 0) {
       throw new RangeError(`Pooling: wordEmbeddingDimension must be a positive integer, got ${wordEmbeddingDimension}`);
     }
-    const mode = options.poolingMode == null ? null : checkMode(options.poolingMode, "Pooling");
+    const listed = options.poolingMode == null ? null : checkModes(options.poolingMode, "Pooling");
     const flag = (name: PoolingMode, given: boolean | undefined, byDefault: boolean) =>
-      mode !== null ? mode === name : (given ?? byDefault);
+      listed !== null ? listed.includes(name) : (given ?? byDefault);
     this.wordEmbeddingDimension = wordEmbeddingDimension;
     this.poolingModeClsToken = flag("cls", options.poolingModeClsToken, false);
     this.poolingModeMaxTokens = flag("max", options.poolingModeMaxTokens, false);
@@ -129,7 +169,16 @@ export class Pooling extends nn.Module {
     this.poolingModeWeightedmeanTokens = flag("weightedmean", options.poolingModeWeightedmeanTokens, false);
     this.poolingModeLasttoken = flag("lasttoken", options.poolingModeLasttoken, false);
     this.includePrompt = options.includePrompt ?? true;
-    const enabled = this.modes().length;
+    const enabledFlags: [boolean, PoolingMode][] = [
+      [this.poolingModeClsToken, "cls"],
+      [this.poolingModeMaxTokens, "max"],
+      [this.poolingModeMeanTokens, "mean"],
+      [this.poolingModeMeanSqrtLenTokens, "mean_sqrt_len_tokens"],
+      [this.poolingModeWeightedmeanTokens, "weightedmean"],
+      [this.poolingModeLasttoken, "lasttoken"],
+    ];
+    this.#order = listed ?? enabledFlags.filter(([on]) => on).map(([, mode]) => mode);
+    const enabled = this.#order.length;
     if (enabled === 0) {
       throw new RangeError(`Pooling: no pooling mode is enabled; enable at least one of ${POOLING_MODES.join(", ")}`);
     }
@@ -137,9 +186,10 @@ export class Pooling extends nn.Module {
   }
 
   /**
-   * A Pooling from 1_Pooling/config.json's contents: the flags the reference writes (pooling_mode_mean_tokens:
-   * true, ...) or `pooling_mode: "mean"` (which overrides the flags), plus word_embedding_dimension and
-   * include_prompt. Unknown keys and values of the wrong type throw, naming the key and `source`.
+   * A Pooling from 1_Pooling/config.json's contents: the flags the reference (v5) writes (pooling_mode_mean_tokens:
+   * true, ...) or `pooling_mode: "mean"` / `["cls", "mean"]` (which overrides the flags), plus
+   * word_embedding_dimension (v6: embedding_dimension) and include_prompt. Unknown keys and values of the wrong
+   * type throw, naming the key and `source`.
    */
   static fromConfig(json: unknown, source?: string): Pooling {
     const where = source === undefined ? "Pooling config" : `Pooling config (${source})`;
@@ -151,11 +201,11 @@ export class Pooling extends nn.Module {
     if (unknown.length > 0) {
       throw new TypeError(`${where}: unknown key(s) ${unknown.join(", ")}; valid keys are ${CONFIG_KEYS.join(", ")}`);
     }
-    const dimension = record.word_embedding_dimension;
+    // As v6's loader: embedding_dimension wins when both names are present.
+    const dimensionKey = record.embedding_dimension !== undefined ? "embedding_dimension" : "word_embedding_dimension";
+    const dimension = record[dimensionKey];
     if (!Number.isInteger(dimension) || (dimension as number) <= 0) {
-      throw new TypeError(
-        `${where}: 'word_embedding_dimension' must be a positive integer, got ${JSON.stringify(dimension)}`,
-      );
+      throw new TypeError(`${where}: '${dimensionKey}' must be a positive integer, got ${JSON.stringify(dimension)}`);
     }
     const options: PoolingOptions = {};
     for (const [key, name] of Object.entries(FLAG_KEYS)) {
@@ -165,7 +215,7 @@ export class Pooling extends nn.Module {
         throw new TypeError(`${where}: '${key}' must be true or false, got ${JSON.stringify(value)}`);
       options[name] = value;
     }
-    if (record.pooling_mode != null) options.poolingMode = checkMode(record.pooling_mode, `${where}: 'pooling_mode'`);
+    if (record.pooling_mode != null) options.poolingMode = checkModes(record.pooling_mode, `${where}: 'pooling_mode'`);
     return new Pooling(dimension as number, options);
   }
 
@@ -182,8 +232,20 @@ export class Pooling extends nn.Module {
     return Pooling.fromConfig(json, file);
   }
 
-  /** The config sentence-transformers writes to 1_Pooling/config.json (same keys, same order). */
-  toConfig(): PoolingConfig {
+  /**
+   * The config sentence-transformers v5 writes to 1_Pooling/config.json (same keys, same order), which every
+   * version loads; for modes listed in another order than the reference's, v6's form (see PoolingConfigV6).
+   */
+  toConfig(): PoolingConfig | PoolingConfigV6 {
+    const modes = this.modes();
+    const canonical = CANONICAL_ORDER.filter((mode) => modes.includes(mode));
+    if (canonical.some((mode, i) => modes[i] !== mode)) {
+      return {
+        embedding_dimension: this.wordEmbeddingDimension,
+        pooling_mode: modes,
+        include_prompt: this.includePrompt,
+      };
+    }
     return {
       word_embedding_dimension: this.wordEmbeddingDimension,
       pooling_mode_cls_token: this.poolingModeClsToken,
@@ -196,10 +258,10 @@ export class Pooling extends nn.Module {
     };
   }
 
-  /** Writes folder/config.json as the reference does (4-space indentation). */
+  /** Writes folder/config.json as the reference does (json.dump with indent=4: no final newline). */
   save(folder: string): void {
     fs.mkdirSync(folder, { recursive: true });
-    fs.writeFileSync(path.join(folder, "config.json"), `${JSON.stringify(this.toConfig(), null, 4)}\n`);
+    fs.writeFileSync(path.join(folder, "config.json"), JSON.stringify(this.toConfig(), null, 4));
   }
 
   /** The enabled modes joined by "+", in the reference's order for this string: cls, mean, max, ... ("mean"). */
@@ -224,15 +286,7 @@ export class Pooling extends nn.Module {
 
   /** The enabled modes in the order their outputs are concatenated. */
   modes(): PoolingMode[] {
-    const order: [boolean, PoolingMode][] = [
-      [this.poolingModeClsToken, "cls"],
-      [this.poolingModeMaxTokens, "max"],
-      [this.poolingModeMeanTokens, "mean"],
-      [this.poolingModeMeanSqrtLenTokens, "mean_sqrt_len_tokens"],
-      [this.poolingModeWeightedmeanTokens, "weightedmean"],
-      [this.poolingModeLasttoken, "lasttoken"],
-    ];
-    return order.filter(([on]) => on).map(([, mode]) => mode);
+    return [...this.#order];
   }
 
   /** features.tokenEmbeddings [batch, seq, dim], attentionMask [batch, seq] -> features + sentenceEmbedding [batch, k·dim] */

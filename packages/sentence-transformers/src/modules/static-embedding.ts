@@ -19,12 +19,14 @@ export interface StaticEmbeddingOptions {
  * A static embedding model (sentence-transformers' `models.StaticEmbedding`): each token id has a
  * trainable vector and a text's embedding is the mean of its tokens' vectors, as `nn.EmbeddingBag`
  * (mode "mean") computes it; a text with no tokens gets zeros. Tokens come from a tokenizer.json
- * without special tokens and without truncation. `tokenize` pads the batch (`inputIds` and
- * `attentionMask` [batch, seq]) and `forward` averages over the non-padding positions, which is the
- * same number (and gradient) as the reference's flat ids + offsets.
+ * without special tokens, truncated only when the tokenizer.json enables truncation (its `truncation`
+ * max_length and direction, as the reference's `tokenizers.Tokenizer` applies them). `tokenize` pads
+ * the batch (`inputIds` and `attentionMask` [batch, seq]) and `forward` averages over the non-padding
+ * positions, which is the same number (and gradient) as the reference's flat ids + offsets.
  *
- * Saved as the reference: model.safetensors (`embedding.weight`) and tokenizer.json. model2vec
- * folders (key `embeddings`) load too.
+ * Saved as the reference: model.safetensors (`embedding.weight`) and tokenizer.json, in the model's root
+ * folder when it is the first module (as sentence-transformers v4+ saves input modules; older stts
+ * versions wrote a "0_StaticEmbedding" folder, which loads too). model2vec folders (key `embeddings`) load too.
  *
  * @example
  * const model = new SentenceTransformer([new StaticEmbedding(Tokenizer.fromFolder("bert-base-uncased"), { embeddingDim: 256 })]);
@@ -92,10 +94,18 @@ export class StaticEmbedding extends nn.Module {
     });
     const { inputIds, attentionMask } = this.tokenizer.encodeBatch(strings, {
       addSpecialTokens: false,
-      maxLength: null,
       padTokenId: 0,
+      ...this.#truncation(),
     });
     return { inputIds, attentionMask };
+  }
+
+  /** tokenizer.json's `truncation` (null: none), which the reference's tokenizers.Tokenizer applies. */
+  #truncation(): { maxLength: number | null; truncationSide?: "left" | "right" } {
+    const truncation = this.tokenizer.tokenizerJson.truncation as Record<string, unknown> | null | undefined;
+    const maxLength = truncation?.max_length;
+    if (typeof maxLength !== "number") return { maxLength: null };
+    return { maxLength, truncationSide: truncation?.direction === "Left" ? "left" : "right" };
   }
 
   /** sentenceEmbedding [batch, dim] = mean of the vectors of each row's unmasked tokens. */

@@ -85,13 +85,17 @@ export class Transformer extends nn.Module {
   /**
    * Loads a Transformer from a Hugging Face model folder: config.json + model.safetensors (the
    * encoder), tokenizer.json (+ tokenizer_config.json), and sentence_bert_config.json when present
-   * (or a legacy `sentence_<arch>_config.json`). `options` override the folder's config.
+   * (or a legacy `sentence_<arch>_config.json`). `options` override the folder's config. The keys
+   * sentence-transformers v6 adds (transformer_task, modality_config, module_output_name, ...) are
+   * accepted at their text-embedding values and rejected otherwise; v6 keeps max_seq_length in
+   * tokenizer_config.json's model_max_length, which the default maxSeqLength reads.
    */
   static load(folder: string, options: TransformerOptions = {}): Transformer {
     const configFile = SENTENCE_CONFIG_FILES.map((name) => path.join(folder, name)).find((file) => fs.existsSync(file));
     let fromFile: TransformerOptions = {};
     if (configFile !== undefined) {
       const config = ConfigReader.fromFile(configFile, "Transformer");
+      checkV6Settings(config);
       fromFile = { doLowerCase: config.boolean("do_lower_case", false) };
       if (config.has("max_seq_length")) fromFile.maxSeqLength = config.optionalInteger("max_seq_length", { min: 1 });
     }
@@ -154,6 +158,40 @@ export class Transformer extends nn.Module {
 
   override extraRepr(): string {
     return `maxSeqLength=${this.maxSeqLength}, doLowerCase=${this.doLowerCase}, architecture=${this.autoModel.constructor.name}`;
+  }
+}
+
+/**
+ * sentence_bert_config.json of sentence-transformers v6 describes what the module computes; anything but a
+ * text encoder's token embeddings (a classifier, an MLM head, chat-formatted inputs, ...) would silently give
+ * other numbers here, so it throws naming the key.
+ */
+function checkV6Settings(config: ConfigReader): void {
+  const expect = (key: string, ok: boolean, expected: string) => {
+    if (!ok) throw config.error(key, `${expected} (other values are not supported)`, config.json[key]);
+  };
+  if (config.has("transformer_task")) {
+    expect("transformer_task", config.json.transformer_task === "feature-extraction", '"feature-extraction"');
+  }
+  if (config.has("module_output_name")) {
+    expect("module_output_name", config.json.module_output_name === "token_embeddings", '"token_embeddings"');
+  }
+  if (config.has("modality_config")) {
+    const modalities = config.json.modality_config as Record<string, unknown> | null;
+    const text = (typeof modalities === "object" && modalities !== null ? modalities.text : undefined) as
+      Record<string, unknown> | undefined;
+    expect(
+      "modality_config",
+      text?.method === "forward" && text.method_output_name === "last_hidden_state",
+      'a "text" entry {"method": "forward", "method_output_name": "last_hidden_state"}',
+    );
+  }
+  const processing = config.json.processing_kwargs;
+  if (processing !== undefined && processing !== null) {
+    expect("processing_kwargs", typeof processing === "object" && Object.keys(processing).length === 0, "empty");
+  }
+  for (const key of ["query_length", "document_length", "query_expansion"]) {
+    if (config.has(key)) expect(key, config.json[key] === null, "null (multi-vector settings)");
   }
 }
 
