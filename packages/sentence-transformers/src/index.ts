@@ -106,6 +106,42 @@ export {
   type PairsToTripletsResult,
 } from "./util/data-formats.js";
 export {
+  lossGuideTable,
+  lossGuideEntries,
+  lossGuideRows,
+  lossesForData,
+  conversionsForData,
+  conversionToLoss,
+  detectFormats,
+  profileDataset,
+  describeLabelProfile,
+  missingLossMetadata,
+  DATA_FORMATS,
+  CONVERSIONS,
+  GUIDE_LOSSES,
+  type LossFit,
+  type ConversionPath,
+  type DataProfile,
+  type LabelProfile,
+  type DataFormat,
+  type Conversion,
+  type LossGuideEntry,
+  type LossClass,
+} from "./losses/guide.js";
+export type { DataFormatId, LossCategory, LossGuideSpec } from "./losses/loss-inputs.js";
+export {
+  pairsAboveThreshold,
+  pairsWithLabel,
+  pairsToTripletsDataset,
+  tripletsByAnchor,
+  classLabelsToIds,
+  contrastiveTensionDataset,
+  mineHardNegatives,
+  type MineHardNegativesOptions,
+  type TripletsByAnchorOptions,
+  type ContrastiveTensionDatasetOptions,
+} from "./util/data-formats.js";
+export {
   damage,
   denoisingAutoEncoderDataset,
   wordTokenize,

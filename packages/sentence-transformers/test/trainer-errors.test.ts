@@ -127,7 +127,9 @@ describe("SentenceTransformerTrainer: checks before the first step", () => {
     await assertStopsBeforeTraining(
       three,
       new CoSENTLoss(model),
-      "CoSENTLoss expects 2 input columns (sentence A, sentence B) and float scores; dataset 'stsb' has columns sentence1, sentence2, sentence3 and float scores in 'score'",
+      "CoSENTLoss expects 2 input columns (sentence A, sentence B) and float scores; dataset 'stsb' has columns sentence1, sentence2, sentence3 and float scores in 'score'. " +
+        // three texts and one number per row: the shape of (query, positive, negative) with a teacher margin
+        "Losses that fit this data: MarginMSELoss.",
     );
   });
 
@@ -137,7 +139,9 @@ describe("SentenceTransformerTrainer: checks before the first step", () => {
       new MultipleNegativesRankingLoss(model),
       "MultipleNegativesRankingLoss expects at least 2 input columns (anchor, positive, negative...) and no labels; " +
         "dataset 'stsb' has columns sentence1, sentence2 and float scores in 'score' " +
-        '(remove the label column with dataset.removeColumns(["score"]) if the loss should ignore it)',
+        '(remove the label column with dataset.removeColumns(["score"]) if the loss should ignore it). ' +
+        "Losses that fit this data: CoSENTLoss, AnglELoss, CosineSimilarityLoss. " +
+        "To use MultipleNegativesRankingLoss, convert the data: pairsAboveThreshold(dataset, threshold) gives (anchor, positive) pairs.",
     );
   });
 
@@ -146,7 +150,10 @@ describe("SentenceTransformerTrainer: checks before the first step", () => {
       stsbPairs("train", 16),
       new TripletLoss(model),
       "TripletLoss expects 3 input columns (anchor, positive, negative) and no labels; " +
-        "dataset 'stsb' has columns sentence1, sentence2 and float scores in 'score'",
+        "dataset 'stsb' has columns sentence1, sentence2 and float scores in 'score'. " +
+        "Losses that fit this data: CoSENTLoss, AnglELoss, CosineSimilarityLoss. " +
+        "To use TripletLoss, convert the data: pairsAboveThreshold(dataset, threshold), then mineHardNegatives(model, dataset) " +
+        "gives (anchor, positive, negative) triplets.",
     );
   });
 
@@ -155,7 +162,8 @@ describe("SentenceTransformerTrainer: checks before the first step", () => {
       stsbPairs("train", 16),
       new SoftmaxLoss(model, { numLabels: 3 }),
       "SoftmaxLoss expects 2 input columns (sentence A, sentence B) and integer class labels; " +
-        "dataset 'stsb' has columns sentence1, sentence2 and float scores in 'score'",
+        "dataset 'stsb' has columns sentence1, sentence2 and float scores in 'score'. " +
+        "Losses that fit this data: CoSENTLoss, AnglELoss, CosineSimilarityLoss.",
     );
   });
 

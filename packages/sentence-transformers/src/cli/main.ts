@@ -1,4 +1,4 @@
-// The `stts` command line: train from a config file, encode texts, evaluate and inspect models.
+// The `stts` command line: train from a config file, encode texts, evaluate and inspect models, choose a loss.
 // `main(argv, io)` runs it in-process (tests pass their own writers); bin/stts.mjs calls it.
 import { Command, CommanderError } from "commander";
 import { sttsVersion } from "../model-card/generate.js";
@@ -6,6 +6,7 @@ import { processIo, type CliIo } from "./common.js";
 import { registerEncodeCommand } from "./encode.js";
 import { registerEvalCommand } from "./eval.js";
 import { registerInfoCommand } from "./info.js";
+import { registerLossesCommand } from "./losses.js";
 import { registerTrainCommand } from "./train.js";
 
 export { processIo, type CliIo } from "./common.js";
@@ -13,7 +14,9 @@ export { processIo, type CliIo } from "./common.js";
 /** The `stts` program with its commands, writing to `io`; commander's exits become thrown CommanderErrors. */
 export function createProgram(io: CliIo): Command {
   const program = new Command("stts")
-    .description("sentence-transformers for TypeScript: train, encode, evaluate and inspect sentence embedding models")
+    .description(
+      "sentence-transformers for TypeScript: train, encode, evaluate and inspect sentence embedding models, and choose a loss",
+    )
     .version(sttsVersion(), "-V, --version", "print the stts version")
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) })
@@ -22,6 +25,7 @@ export function createProgram(io: CliIo): Command {
   registerEncodeCommand(program, io);
   registerEvalCommand(program, io);
   registerInfoCommand(program, io);
+  registerLossesCommand(program, io);
   return program;
 }
 

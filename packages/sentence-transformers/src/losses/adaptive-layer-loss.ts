@@ -6,7 +6,7 @@ import { GISTEmbedLoss } from "./gist-embed-loss.js";
 import { GradCacheLoss } from "./grad-cache.js";
 import type { ConfigValue } from "./loss.js";
 import { Loss } from "./loss.js";
-import type { InputColumns } from "./loss-inputs.js";
+import type { InputColumns, DataFormatId, LossCategory } from "./loss-inputs.js";
 import {
   checkEmbeddingsLoss,
   innerLoss,
@@ -86,6 +86,11 @@ export class AdaptiveLayerLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 1, max: null, roles: ["columns of the inner loss..."] };
   /** "inner": the labels of the wrapped loss (see its class's labelKind). */
   static readonly labelKind = "inner" as const;
+  static readonly category: LossCategory = "modifier";
+  static readonly description: string =
+    "Applies the wrapped loss to the output of earlier layers too, with a KL term towards the last layer, so that the model can be cut to fewer layers.";
+  static readonly dataFormats: readonly DataFormatId[] = [];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly loss: EmbeddingsLoss;
   readonly nLayersPerStep: number;

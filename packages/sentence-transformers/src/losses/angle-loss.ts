@@ -3,6 +3,7 @@ import type { EmbeddingModel } from "../features.js";
 import { pairwiseAngleSim } from "../util/similarity.js";
 import { CoSENTLoss } from "./cosent-loss.js";
 import type { ConfigValue } from "./loss.js";
+import type { DataFormatId, LossCategory } from "./loss-inputs.js";
 
 /** Options of `AnglELoss`. */
 export interface AnglELossOptions {
@@ -25,6 +26,12 @@ export interface AnglELossOptions {
  * @param options scale (default 20)
  */
 export class AnglELoss extends CoSENTLoss {
+  static override readonly category: LossCategory = "table";
+  static override readonly description: string =
+    "CoSENTLoss with an angle-based similarity in complex space, which keeps the gradient alive where cosine similarity saturates.";
+  static override readonly dataFormats: readonly DataFormatId[] = ["scored-pairs"];
+  static override readonly commonChoiceFor: readonly DataFormatId[] = ["scored-pairs"];
+
   constructor(model: EmbeddingModel, options: AnglELossOptions = {}) {
     super(model, { scale: options.scale ?? 20, similarityFct: pairwiseAngleSim });
   }

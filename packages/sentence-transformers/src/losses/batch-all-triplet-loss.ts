@@ -4,7 +4,13 @@ import type { EmbeddingModel, Features } from "../features.js";
 import { BatchHardTripletLoss, type BatchTripletLossOptions } from "./batch-hard-triplet-loss.js";
 import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 import { HERMANS_2017 } from "./triplet-loss.js";
 
 /**
@@ -24,6 +30,11 @@ import { HERMANS_2017 } from "./triplet-loss.js";
 export class BatchAllTripletLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
   static readonly labelKind: LabelKind = "class";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "Forms every valid (anchor, positive, negative) triplet from the class labels of the batch and averages the triplet losses that are still above zero.";
+  static readonly dataFormats: readonly DataFormatId[] = ["class-sentences"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["class-sentences"];
 
   readonly distanceMetric: DistanceMatrix;
   readonly margin: number;

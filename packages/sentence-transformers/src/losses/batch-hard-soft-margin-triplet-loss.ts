@@ -5,7 +5,7 @@ import { BatchHardTripletLoss } from "./batch-hard-triplet-loss.js";
 import type { DistanceMatrix } from "./distance-metrics.js";
 import { distanceMetricName } from "./distance-metrics.js";
 import type { ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs } from "./loss-inputs.js";
+import { checkLabelledLossInputs, type DataFormatId, type LossCategory } from "./loss-inputs.js";
 
 /** Options of `BatchHardSoftMarginTripletLoss`. */
 export interface BatchHardSoftMarginTripletLossOptions {
@@ -27,6 +27,12 @@ export interface BatchHardSoftMarginTripletLossOptions {
  * @param options distanceMetric (default eucledianDistance)
  */
 export class BatchHardSoftMarginTripletLoss extends BatchHardTripletLoss {
+  static override readonly category: LossCategory = "table";
+  static override readonly description: string =
+    "BatchHardTripletLoss with a soft margin, log(1 + exp(d(a, p) - d(a, n))): no margin to tune.";
+  static override readonly dataFormats: readonly DataFormatId[] = ["class-sentences"];
+  static override readonly commonChoiceFor: readonly DataFormatId[] = [];
+
   constructor(model: EmbeddingModel, options: BatchHardSoftMarginTripletLossOptions = {}) {
     super(model, { distanceMetric: options.distanceMetric });
   }

@@ -3,7 +3,13 @@ import { eye, scope, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 import { HERMANS_2017 } from "./triplet-loss.js";
 
 /** Options of `BatchHardTripletLoss` (and `BatchAllTripletLoss`, `BatchSemiHardTripletLoss`). */
@@ -32,6 +38,11 @@ export interface BatchTripletLossOptions {
 export class BatchHardTripletLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
   static readonly labelKind: LabelKind = "class";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "For each anchor of the batch, applies the triplet margin to its farthest positive and its closest negative (by class label).";
+  static readonly dataFormats: readonly DataFormatId[] = ["class-sentences"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly distanceMetric: DistanceMatrix;
   readonly margin: number;

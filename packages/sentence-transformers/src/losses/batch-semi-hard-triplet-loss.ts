@@ -4,7 +4,13 @@ import type { EmbeddingModel, Features } from "../features.js";
 import type { BatchTripletLossOptions } from "./batch-hard-triplet-loss.js";
 import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 import { HERMANS_2017 } from "./triplet-loss.js";
 
 /**
@@ -25,6 +31,11 @@ import { HERMANS_2017 } from "./triplet-loss.js";
 export class BatchSemiHardTripletLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
   static readonly labelKind: LabelKind = "class";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "For each (anchor, positive) of the batch, uses the closest negative that is still farther than the positive (semi-hard), else the farthest negative.";
+  static readonly dataFormats: readonly DataFormatId[] = ["class-sentences"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly distanceMetric: DistanceMatrix;
   readonly margin: number;

@@ -14,7 +14,13 @@ import {
 } from "./gist-embed-loss.js";
 import { GradCacheLoss } from "./grad-cache.js";
 import type { ConfigValue } from "./loss.js";
-import { checkLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `CachedGISTEmbedLoss`: those of GISTEmbedLoss plus the mini-batch size. */
 export interface CachedGISTEmbedLossOptions extends GISTEmbedLossOptions {
@@ -44,6 +50,10 @@ export interface CachedGISTEmbedLossOptions extends GISTEmbedLossOptions {
 export class CachedGISTEmbedLoss extends GradCacheLoss {
   static readonly inputColumns: InputColumns = { min: 2, max: null, roles: ["anchor", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string = "GISTEmbedLoss with gradient caching, for large batches in bounded memory.";
+  static readonly dataFormats: readonly DataFormatId[] = ["pairs", "triplets", "n-tuples"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly guide: EmbeddingModel;
   readonly temperature: number;

@@ -5,7 +5,14 @@ import type { EmbeddingModel } from "../features.js";
 import { cosSim, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
 import { GradCacheLoss } from "./grad-cache.js";
 import type { ConfigValue } from "./loss.js";
-import { checkLossInputs, type InputColumns, type LabelKind, type LossInputSpec } from "./loss-inputs.js";
+import {
+  checkLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type LossInputSpec,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `CachedMultipleNegativesRankingLoss` (and of the symmetric variant). */
 export interface CachedMultipleNegativesRankingLossOptions {
@@ -132,6 +139,11 @@ export abstract class CachedInBatchNegativesLoss extends GradCacheLoss {
 export class CachedMultipleNegativesRankingLoss extends CachedInBatchNegativesLoss {
   static readonly inputColumns: InputColumns = { min: 2, max: null, roles: ["anchor", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "MultipleNegativesRankingLoss with gradient caching (GradCache): the batch is embedded in mini-batches, so it (and with it the number of negatives) can grow far beyond what fits in memory, with the same result.";
+  static readonly dataFormats: readonly DataFormatId[] = ["pairs", "triplets", "n-tuples"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   override calculateLoss(reps: Tensor[], _guideReps: Tensor[] | null, withBackward: boolean): Tensor {
     return torch.scope(() => {

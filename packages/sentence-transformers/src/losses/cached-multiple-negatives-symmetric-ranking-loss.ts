@@ -6,7 +6,7 @@ import {
   sumOverChunks,
   type CachedMultipleNegativesRankingLossOptions,
 } from "./cached-multiple-negatives-ranking-loss.js";
-import type { InputColumns, LabelKind } from "./loss-inputs.js";
+import type { InputColumns, LabelKind, DataFormatId, LossCategory } from "./loss-inputs.js";
 
 /** Options of `CachedMultipleNegativesSymmetricRankingLoss` (the same as the non-symmetric one's). */
 export type CachedMultipleNegativesSymmetricRankingLossOptions = CachedMultipleNegativesRankingLossOptions;
@@ -33,6 +33,11 @@ export type CachedMultipleNegativesSymmetricRankingLossOptions = CachedMultipleN
 export class CachedMultipleNegativesSymmetricRankingLoss extends CachedInBatchNegativesLoss {
   static readonly inputColumns: InputColumns = { min: 2, max: null, roles: ["anchor", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "MultipleNegativesSymmetricRankingLoss with gradient caching, for large batches in bounded memory.";
+  static readonly dataFormats: readonly DataFormatId[] = ["pairs", "triplets", "n-tuples"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   override calculateLoss(reps: Tensor[], _guideReps: Tensor[] | null, withBackward: boolean): Tensor {
     return torch.scope(() => {

@@ -3,7 +3,13 @@ import { functional as F, scope, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { distanceMetricName, SiameseDistanceMetric, type PairwiseDistance } from "./distance-metrics.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `ContrastiveLoss`. */
 export interface ContrastiveLossOptions {
@@ -31,6 +37,11 @@ export interface ContrastiveLossOptions {
 export class ContrastiveLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence A", "sentence B"] };
   static readonly labelKind: LabelKind = "binary";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "Pulls pairs labelled 1 together and pushes pairs labelled 0 apart until their distance exceeds a margin.";
+  static readonly dataFormats: readonly DataFormatId[] = ["binary-pairs"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly distanceMetric: PairwiseDistance;
   readonly margin: number;

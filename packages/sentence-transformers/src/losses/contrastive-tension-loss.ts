@@ -5,7 +5,14 @@ import type { EmbeddingModel, Features } from "../features.js";
 import { cosSim, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
 import type { ConfigValue } from "./loss.js";
 import { Loss } from "./loss.js";
-import { checkLabelledLossInputs, checkLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  checkLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 import { checkColumnCount } from "./grad-cache.js";
 
 /** A model that can make an independent copy of itself (its own parameters, same values). */
@@ -71,6 +78,11 @@ function embedWith(model: EmbeddingModel, features: Features, who: string): Tens
 export class ContrastiveTensionLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence (model1)", "sentence (model2)"] };
   static readonly labelKind: LabelKind = "binary";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "Contrastive Tension (unsupervised): two copies of the model embed a pair, and a binary cross-entropy on their dot product tells identical pairs (label 1) from random ones (label 0).";
+  static readonly dataFormats: readonly DataFormatId[] = ["contrastive-tension-pairs"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["contrastive-tension-pairs"];
 
   /** The copy that embeds column 0. */
   readonly model1: EmbeddingModel;
@@ -143,6 +155,11 @@ export interface ContrastiveTensionLossInBatchNegativesOptions {
 export class ContrastiveTensionLossInBatchNegatives extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence (model1)", "sentence (model2)"] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "Contrastive Tension with in-batch negatives (unsupervised): two copies of the model embed the same sentence, and each embedding must find its twin among the other sentences of the batch.";
+  static readonly dataFormats: readonly DataFormatId[] = ["same-text-pairs"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["same-text-pairs"];
 
   /** The copy that embeds column 0. */
   readonly model1: EmbeddingModel;

@@ -3,7 +3,13 @@ import { cat, scope, zeros, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { pairwiseCosSim, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `CoSENTLoss`. */
 export interface CoSENTLossOptions {
@@ -31,6 +37,11 @@ export interface CoSENTLossOptions {
 export class CoSENTLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence A", "sentence B"] };
   static readonly labelKind: LabelKind = "score";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "Ranks pairs by cosine similarity: a pair with a higher gold score must get a higher similarity than every pair with a lower one (a log-sum-exp over the pairs of the batch).";
+  static readonly dataFormats: readonly DataFormatId[] = ["scored-pairs"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["scored-pairs"];
 
   readonly scale: number;
   readonly similarityFct: SimilarityFunction;

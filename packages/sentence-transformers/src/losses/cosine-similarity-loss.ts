@@ -2,7 +2,13 @@
 import { functional as F, scope, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** A regression loss of predictions [batch] against targets [batch], reduced to a scalar. */
 export type RegressionLoss = (input: Tensor, target: Tensor) => Tensor;
@@ -41,6 +47,11 @@ function identity(scores: Tensor): Tensor {
 export class CosineSimilarityLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence A", "sentence B"] };
   static readonly labelKind: LabelKind = "score";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "Regresses the cosine similarity of the two embeddings onto the gold score with mean squared error (or L1).";
+  static readonly dataFormats: readonly DataFormatId[] = ["scored-pairs"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly lossFct: "MSELoss" | "L1Loss" | RegressionLoss;
   readonly cosScoreTransformation: (scores: Tensor) => Tensor;

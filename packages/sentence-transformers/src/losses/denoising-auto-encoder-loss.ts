@@ -14,7 +14,7 @@ import type { SentenceTransformer } from "../sentence-transformer.js";
 import { checkColumnCount } from "./grad-cache.js";
 import type { ConfigValue } from "./loss.js";
 import { Loss } from "./loss.js";
-import type { InputColumns, LabelKind } from "./loss-inputs.js";
+import type { InputColumns, LabelKind, DataFormatId, LossCategory } from "./loss-inputs.js";
 
 /** Options of `DenoisingAutoEncoderLoss`. */
 export interface DenoisingAutoEncoderLossOptions {
@@ -79,6 +79,11 @@ const DECODER_IGNORED = [
 export class DenoisingAutoEncoderLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["damaged", "original"] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "TSDAE (unsupervised): a decoder must rebuild the original sentence from the sentence embedding of its damaged copy.";
+  static readonly dataFormats: readonly DataFormatId[] = ["damaged-pairs"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["damaged-pairs"];
 
   readonly decoder: BertLMHeadModel;
   /** The decoder's source folder, or null when it was made from the encoder (always null when tied). */

@@ -3,7 +3,13 @@ import { functional as F, scope, stack, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { pairwiseDotScore, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `DistillKLDivLoss`. */
 export interface DistillKLDivLossOptions {
@@ -30,6 +36,11 @@ export interface DistillKLDivLossOptions {
 export class DistillKLDivLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 3, max: null, roles: ["query", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "teacher_scores";
+  static readonly category: LossCategory = "distillation";
+  static readonly description: string =
+    "KL divergence between the teacher's and the student's score distributions (softmax with a temperature) over the positive and the negatives of each query.";
+  static readonly dataFormats: readonly DataFormatId[] = ["teacher-scores"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["teacher-scores"];
 
   readonly similarityFct: SimilarityFunction;
   readonly temperature: number;

@@ -4,7 +4,13 @@ import { functional as F, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import type { ConfigValue } from "./loss.js";
 import { Loss } from "./loss.js";
-import { checkLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 import { checkColumnCount } from "./grad-cache.js";
 
 /** How GIST decides that an in-batch candidate is a false negative. */
@@ -162,6 +168,11 @@ export const GIST_CITATION = `@misc{solatorio2024gistembed,
 export class GISTEmbedLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 3, roles: ["anchor", "positive", "negative"] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "In-batch negatives filtered by a guide model: candidates that the guide scores above the true positive are taken for false negatives and masked out.";
+  static readonly dataFormats: readonly DataFormatId[] = ["pairs", "triplets"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly guide: EmbeddingModel;
   readonly temperature: number;

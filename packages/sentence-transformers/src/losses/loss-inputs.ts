@@ -163,3 +163,46 @@ function checkInputs(
   }
   return labels;
 }
+
+// ---- the loss guide's metadata (docs/losses.md, `stts losses`, the trainer's data check) ----------
+
+/**
+ * A data format of the loss guide: which columns a dataset holds and what its labels mean. Several
+ * formats share a shape (two text columns, no labels: "pairs", "same-text-pairs", "damaged-pairs"); the
+ * format says what the texts are, so a loss names the formats it is meant for, not only the shapes it
+ * accepts. "sentences" and the "text-label-*" formats are starting points that no loss takes directly:
+ * a conversion turns them into a format that one does (see src/losses/guide.ts).
+ */
+export type DataFormatId =
+  | "pairs"
+  | "triplets"
+  | "n-tuples"
+  | "scored-pairs"
+  | "class-pairs"
+  | "binary-pairs"
+  | "class-sentences"
+  | "same-text-pairs"
+  | "contrastive-tension-pairs"
+  | "damaged-pairs"
+  | "sentences"
+  | "text-label-pairs"
+  | "text-label-sentences"
+  | "teacher-embeddings"
+  | "teacher-margins"
+  | "teacher-scores";
+
+/** Where a loss sits in the guide: the main table, the distillation losses, or the modifiers that wrap a loss. */
+export type LossCategory = "table" | "distillation" | "modifier";
+
+/**
+ * The metadata a loss class declares for the loss guide, next to its inputColumns/labelKind:
+ * `static readonly category`, `description` (one sentence, what it optimises), `dataFormats` (the
+ * formats it is meant for; empty for modifiers) and `commonChoiceFor` (the formats for which it is
+ * the usual first choice; a subset of dataFormats). Custom losses may declare them too.
+ */
+export interface LossGuideSpec extends LossInputSpec {
+  readonly category: LossCategory;
+  readonly description: string;
+  readonly dataFormats: readonly DataFormatId[];
+  readonly commonChoiceFor: readonly DataFormatId[];
+}

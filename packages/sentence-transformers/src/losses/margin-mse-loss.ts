@@ -3,7 +3,13 @@ import { functional as F, scope, stack, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { pairwiseDotScore, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `MarginMSELoss`. */
 export interface MarginMSELossOptions {
@@ -29,6 +35,11 @@ export interface MarginMSELossOptions {
 export class MarginMSELoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 3, max: null, roles: ["query", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "teacher_margins";
+  static readonly category: LossCategory = "distillation";
+  static readonly description: string =
+    "Mean squared error between the student's score margins, sim(q, p) - sim(q, n_i), and the teacher's.";
+  static readonly dataFormats: readonly DataFormatId[] = ["teacher-margins", "teacher-scores"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["teacher-margins", "teacher-scores"];
 
   readonly similarityFct: SimilarityFunction;
 

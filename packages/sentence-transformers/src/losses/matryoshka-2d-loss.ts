@@ -3,6 +3,7 @@ import type { EmbeddingModel } from "../features.js";
 import { AdaptiveLayerLoss, type AdaptiveLayerLossOptions } from "./adaptive-layer-loss.js";
 import type { ConfigValue, Loss } from "./loss.js";
 import { MatryoshkaLoss, type MatryoshkaLossOptions } from "./matryoshka-loss.js";
+import type { DataFormatId, LossCategory } from "./loss-inputs.js";
 
 /** Options of `Matryoshka2dLoss`: MatryoshkaLoss's and AdaptiveLayerLoss's together. */
 export interface Matryoshka2dLossOptions extends MatryoshkaLossOptions, AdaptiveLayerLossOptions {}
@@ -27,6 +28,12 @@ export interface Matryoshka2dLossOptions extends MatryoshkaLossOptions, Adaptive
  * const value = loss.forward([anchors, positives], null);
  */
 export class Matryoshka2dLoss extends AdaptiveLayerLoss {
+  static override readonly category: LossCategory = "modifier";
+  static override readonly description: string =
+    "MatryoshkaLoss inside AdaptiveLayerLoss (2D Matryoshka): fewer layers and fewer dimensions at once.";
+  static override readonly dataFormats: readonly DataFormatId[] = [];
+  static override readonly commonChoiceFor: readonly DataFormatId[] = [];
+
   constructor(model: EmbeddingModel, loss: Loss, options: Matryoshka2dLossOptions) {
     const given: Partial<Matryoshka2dLossOptions> = options ?? {};
     const matryoshka = new MatryoshkaLoss(model, loss, {

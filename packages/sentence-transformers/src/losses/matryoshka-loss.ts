@@ -6,7 +6,7 @@ import { GISTEmbedLoss } from "./gist-embed-loss.js";
 import { GradCacheLoss, type DeferredBackward } from "./grad-cache.js";
 import type { ConfigValue } from "./loss.js";
 import { Loss } from "./loss.js";
-import type { InputColumns } from "./loss-inputs.js";
+import type { InputColumns, DataFormatId, LossCategory } from "./loss-inputs.js";
 
 /**
  * A loss that can be computed from given embeddings, one [batch, dim] tensor per column: what the
@@ -133,6 +133,11 @@ export class MatryoshkaLoss extends Loss implements DeferredBackward {
   static readonly inputColumns: InputColumns = { min: 1, max: null, roles: ["columns of the inner loss..."] };
   /** "inner": the labels of the wrapped loss (see its class's labelKind). */
   static readonly labelKind = "inner" as const;
+  static readonly category: LossCategory = "modifier";
+  static readonly description: string =
+    "Applies the wrapped loss to truncated embeddings (e.g. 768, 512, 256, 128 and 64 dimensions) and sums the weighted results, so that shorter embeddings stay useful.";
+  static readonly dataFormats: readonly DataFormatId[] = [];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly loss: EmbeddingsLoss;
   /** Sorted descending. */

@@ -3,7 +3,13 @@ import { eye, functional as F, nn, noGrad, scope, type Tensor } from "@stts/torc
 import type { EmbeddingModel, Features } from "../features.js";
 import { cosSim } from "../util/similarity.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `MegaBatchMarginLoss`. */
 export interface MegaBatchMarginLossOptions {
@@ -37,6 +43,11 @@ export interface MegaBatchMarginLossOptions {
 export class MegaBatchMarginLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["anchor", "positive"] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "Hinge losses on each (anchor, positive) pair and on the hardest negative mined among the other positives of a large (mega) batch.";
+  static readonly dataFormats: readonly DataFormatId[] = ["pairs"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly positiveMargin: number;
   readonly negativeMargin: number;

@@ -2,7 +2,13 @@
 import { cat, functional as F, scope, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** MSELoss has no options (the reference's constructor takes only the model). */
 export type MSELossOptions = Record<string, never>;
@@ -24,6 +30,11 @@ export type MSELossOptions = Record<string, never>;
 export class MSELoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 1, max: null, roles: ["sentence..."] };
   static readonly labelKind: LabelKind = "teacher_embeddings";
+  static readonly category: LossCategory = "distillation";
+  static readonly description: string =
+    "Mean squared error between the student's embeddings and given teacher embeddings (e.g. the teacher's embedding of the source sentence, for multilingual distillation).";
+  static readonly dataFormats: readonly DataFormatId[] = ["teacher-embeddings"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["teacher-embeddings"];
 
   constructor(model: EmbeddingModel, _options: MSELossOptions = {}) {
     super(model);

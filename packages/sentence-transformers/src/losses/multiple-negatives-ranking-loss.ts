@@ -3,7 +3,13 @@ import { arange, cat, functional as F, scope, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { cosSim, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `MultipleNegativesRankingLoss`. */
 export interface MultipleNegativesRankingLossOptions {
@@ -30,6 +36,11 @@ export interface MultipleNegativesRankingLossOptions {
 export class MultipleNegativesRankingLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: null, roles: ["anchor", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "In-batch negatives (InfoNCE): each anchor must pick its own positive out of every positive and hard negative of the batch, by scaled cosine similarity and cross-entropy.";
+  static readonly dataFormats: readonly DataFormatId[] = ["pairs", "triplets", "n-tuples"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["pairs", "triplets", "n-tuples"];
 
   readonly scale: number;
   readonly similarityFct: SimilarityFunction;

@@ -3,7 +3,13 @@ import { arange, cat, functional as F, scope, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { cosSim, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `MultipleNegativesSymmetricRankingLoss`. */
 export interface MultipleNegativesSymmetricRankingLossOptions {
@@ -30,6 +36,11 @@ export interface MultipleNegativesSymmetricRankingLossOptions {
 export class MultipleNegativesSymmetricRankingLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: null, roles: ["anchor", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "MultipleNegativesRankingLoss in both directions: each positive must also pick its own anchor among all anchors of the batch.";
+  static readonly dataFormats: readonly DataFormatId[] = ["pairs", "triplets", "n-tuples"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly scale: number;
   readonly similarityFct: SimilarityFunction;

@@ -3,7 +3,13 @@ import { functional as F, scope, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { distanceMetricName, SiameseDistanceMetric, type PairwiseDistance } from "./distance-metrics.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `OnlineContrastiveLoss`. */
 export interface OnlineContrastiveLossOptions {
@@ -31,6 +37,11 @@ export interface OnlineContrastiveLossOptions {
 export class OnlineContrastiveLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence A", "sentence B"] };
   static readonly labelKind: LabelKind = "binary";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "ContrastiveLoss on the hard pairs of the batch only: positive pairs farther apart than the closest negative pair, negative pairs closer than the farthest positive pair.";
+  static readonly dataFormats: readonly DataFormatId[] = ["binary-pairs"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["binary-pairs"];
 
   readonly distanceMetric: PairwiseDistance;
   readonly margin: number;

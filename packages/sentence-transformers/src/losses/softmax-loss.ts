@@ -4,7 +4,13 @@ import { functional as F, nn, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import type { ConfigValue } from "./loss.js";
 import { Loss } from "./loss.js";
-import { checkLabelledLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLabelledLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 import { checkColumnCount } from "./grad-cache.js";
 
 /** Options of `SoftmaxLoss`. */
@@ -48,6 +54,11 @@ function crossEntropyLoss(logits: Tensor, labels: Tensor): Tensor {
 export class SoftmaxLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence A", "sentence B"] };
   static readonly labelKind: LabelKind = "class";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "A linear classifier on (u, v, |u - v|) of the two embeddings, trained with cross-entropy on the class label (the original Sentence-BERT NLI objective).";
+  static readonly dataFormats: readonly DataFormatId[] = ["class-pairs"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = ["class-pairs"];
 
   readonly sentenceEmbeddingDimension: number;
   readonly numLabels: number;

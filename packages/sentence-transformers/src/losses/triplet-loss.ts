@@ -3,7 +3,13 @@ import { functional as F, scope, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 import { distanceMetricName, TripletDistanceMetric, type PairwiseDistance } from "./distance-metrics.js";
 import { Loss, type ConfigValue } from "./loss.js";
-import { checkLossInputs, type InputColumns, type LabelKind } from "./loss-inputs.js";
+import {
+  checkLossInputs,
+  type InputColumns,
+  type LabelKind,
+  type DataFormatId,
+  type LossCategory,
+} from "./loss-inputs.js";
 
 /** Options of `TripletLoss`. */
 export interface TripletLossOptions {
@@ -30,6 +36,11 @@ export interface TripletLossOptions {
 export class TripletLoss extends Loss {
   static readonly inputColumns: InputColumns = { min: 3, max: 3, roles: ["anchor", "positive", "negative"] };
   static readonly labelKind: LabelKind = "none";
+  static readonly category: LossCategory = "table";
+  static readonly description: string =
+    "Pushes the anchor closer to the positive than to the negative by at least a margin, in Euclidean (default), cosine or Manhattan distance.";
+  static readonly dataFormats: readonly DataFormatId[] = ["triplets"];
+  static readonly commonChoiceFor: readonly DataFormatId[] = [];
 
   readonly distanceMetric: PairwiseDistance;
   readonly tripletMargin: number;

@@ -2,6 +2,7 @@
 // input columns and label kind, and every row must hold what the loss will be fed. A mistake stops
 // training with a message naming the dataset, the row and the column, not a shape error at step 1000.
 import type { Dataset, DatasetValue } from "./dataset.js";
+import { conversionToLoss, dataFormat, describePath, lossesForData, type LossClass } from "../losses/guide.js";
 import { Loss } from "../losses/loss.js";
 import { describeExpectation, type LabelKind, type LossInputSpec } from "../losses/loss-inputs.js";
 
@@ -50,10 +51,11 @@ const VECTOR_KINDS = new Set<LabelKind>(["teacher_embeddings", "teacher_scores"]
 
 /**
  * Checks each target, throwing a TrainingDataError on the first problem: an empty dataset; a column
- * count or label kind the loss does not take (the message says what the loss expects and what the
- * dataset has); a null cell; an input that is not a string; a label that is not a number (or a
- * vector of numbers, for teacher labels). Row numbers are 0-based (as `dataset.row(i)`). Losses that
- * declare no static inputColumns/labelKind get the data checks only, and one line through `log`.
+ * count or label kind the loss does not take (the message says what the loss expects, what the
+ * dataset has, the losses that would fit it and, where one exists, the conversion that makes it fit
+ * the loss: see losses/guide.ts); a null cell; an input that is not a string; a label that is not a
+ * number (or a vector of numbers, for teacher labels). Row numbers are 0-based (as `dataset.row(i)`).
+ * Losses that declare no static inputColumns/labelKind get the data checks only, and one line through `log`.
  */
 export function checkTrainingData(targets: readonly DataCheckTarget[], log: (line: string) => void): void {
   const warned = new Set<unknown>();
@@ -77,7 +79,7 @@ function checkTarget(target: DataCheckTarget, spec: ResolvedLossSpec | null): vo
       `${where} is empty (${dataset.length} rows, columns: ${dataset.columnNames.join(", ") || "none"}): nothing to ${target.split === "eval" ? "evaluate" : "train"} on`,
     );
   }
-  if (spec !== null) checkShape(where, dataset, spec);
+  if (spec !== null) checkShape(where, dataset, spec, innermostLoss(target.loss));
   const labelColumn = dataset.labelColumn;
   for (let row = 0; row < dataset.length; row++) {
     for (const column of dataset.columnNames) {
@@ -98,7 +100,7 @@ function checkTarget(target: DataCheckTarget, spec: ResolvedLossSpec | null): vo
   }
   if (spec !== null && spec.labelKind === "class" && labelColumn !== null) {
     if (dataset.column(labelColumn).some((v) => typeof v === "number" && !Number.isInteger(v))) {
-      throw new TrainingDataError(mismatch(where, dataset, spec));
+      throw new TrainingDataError(mismatch(where, dataset, spec) + guidance(dataset, innermostLoss(target.loss)));
     }
   }
   if (spec !== null && VECTOR_KINDS.has(spec.labelKind) && labelColumn !== null) {
@@ -114,7 +116,7 @@ function checkTarget(target: DataCheckTarget, spec: ResolvedLossSpec | null): vo
 }
 
 /** Column count and label presence/kind against the loss's spec. */
-function checkShape(where: string, dataset: Dataset, spec: ResolvedLossSpec): void {
+function checkShape(where: string, dataset: Dataset, spec: ResolvedLossSpec, lossClass: LossClass): void {
   const inputs = dataset.inputColumns.length;
   const { min, max } = spec.inputColumns;
   const label = dataset.labelColumn;
@@ -132,8 +134,33 @@ function checkShape(where: string, dataset: Dataset, spec: ResolvedLossSpec): vo
       countOk && !wantsLabels && label !== null
         ? ` (remove the label column with dataset.removeColumns(["${label}"]) if the loss should ignore it)`
         : "";
-    throw new TrainingDataError(mismatch(where, dataset, spec) + hint);
+    throw new TrainingDataError(mismatch(where, dataset, spec) + hint + guidance(dataset, lossClass));
   }
+}
+
+/** The loss a modifier wraps (through every level), or the loss itself. */
+function innermostLoss(loss: Loss): LossClass {
+  const inner = (loss as unknown as { loss?: unknown }).loss;
+  return inner instanceof Loss ? innermostLoss(inner) : (loss.constructor as LossClass);
+}
+
+/**
+ * What to do instead, from the loss guide: ". Losses that fit this data: CoSENTLoss, ... To use
+ * TripletLoss, convert the data: pairsAboveThreshold(dataset, threshold), then mineHardNegatives(model,
+ * dataset) gives (anchor, positive, negative) triplets."
+ */
+function guidance(dataset: Dataset, lossClass: LossClass): string {
+  const fits = lossesForData(dataset).map((fit) => fit.name);
+  const fitting =
+    fits.length > 0
+      ? `Losses that fit this data: ${fits.join(", ")}.`
+      : "No loss of the library takes this data as it is.";
+  const path = conversionToLoss(dataset, lossClass);
+  const convert =
+    path === null
+      ? ""
+      : ` To use ${lossClass.name}, convert the data: ${describePath(path)} gives ${dataFormat(path.to).inputs}.`;
+  return `. ${fitting}${convert}`;
 }
 
 function mismatch(where: string, dataset: Dataset, spec: ResolvedLossSpec): string {
