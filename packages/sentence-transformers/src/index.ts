@@ -171,6 +171,7 @@ export {
 export * from "./evaluation/index.js";
 
 // training
+export { loadParquet } from "./training/parquet.js";
 export {
   SentenceTransformerTrainer,
   NonFiniteLossError,
