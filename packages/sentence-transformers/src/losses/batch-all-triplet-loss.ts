@@ -1,9 +1,9 @@
 // BatchAllTripletLoss: the triplet loss averaged over every valid triplet of the batch that is active.
 import { scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { BatchHardTripletLoss, type BatchTripletLossOptions } from "./batch-hard-triplet-loss.js";
 import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -27,7 +27,7 @@ import { HERMANS_2017 } from "./triplet-loss.js";
  * @param model the model to train
  * @param options distanceMetric (default eucledianDistance), margin (default 5)
  */
-export class BatchAllTripletLoss extends Loss {
+export class BatchAllTripletLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
   static readonly labelKind: LabelKind = "class";
   static readonly category: LossCategory = "table";
@@ -43,15 +43,6 @@ export class BatchAllTripletLoss extends Loss {
     super(model);
     this.distanceMetric = options.distanceMetric ?? BatchHardTripletLossDistanceFunction.eucledianDistance;
     this.margin = options.margin ?? 5;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [sentences] ([batch, dim]); labels: [batch] class ids. */

@@ -1,8 +1,8 @@
 // BatchHardTripletLoss: for each anchor, the farthest positive against the closest negative of the batch.
 import { eye, scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -35,7 +35,7 @@ export interface BatchTripletLossOptions {
  * @param model the model to train
  * @param options distanceMetric (default eucledianDistance), margin (default 5)
  */
-export class BatchHardTripletLoss extends Loss {
+export class BatchHardTripletLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
   static readonly labelKind: LabelKind = "class";
   static readonly category: LossCategory = "table";
@@ -51,15 +51,6 @@ export class BatchHardTripletLoss extends Loss {
     super(model);
     this.distanceMetric = options.distanceMetric ?? BatchHardTripletLossDistanceFunction.eucledianDistance;
     this.margin = options.margin ?? 5;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [sentences] ([batch, dim]); labels: [batch] class ids. */

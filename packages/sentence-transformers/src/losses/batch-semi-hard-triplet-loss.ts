@@ -1,9 +1,9 @@
 // BatchSemiHardTripletLoss: for each (anchor, positive), the closest negative that is still farther than the positive.
 import { maximum, scope, where, zeros, eye, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import type { BatchTripletLossOptions } from "./batch-hard-triplet-loss.js";
 import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -28,7 +28,7 @@ import { HERMANS_2017 } from "./triplet-loss.js";
  * @param model the model to train
  * @param options distanceMetric (default eucledianDistance), margin (default 5)
  */
-export class BatchSemiHardTripletLoss extends Loss {
+export class BatchSemiHardTripletLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
   static readonly labelKind: LabelKind = "class";
   static readonly category: LossCategory = "table";
@@ -44,15 +44,6 @@ export class BatchSemiHardTripletLoss extends Loss {
     super(model);
     this.distanceMetric = options.distanceMetric ?? BatchHardTripletLossDistanceFunction.eucledianDistance;
     this.margin = options.margin ?? 5;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [sentences] ([batch, dim]); labels: [batch] class ids. */

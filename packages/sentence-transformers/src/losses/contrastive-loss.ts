@@ -1,8 +1,8 @@
 // ContrastiveLoss: pull similar pairs together, push dissimilar pairs beyond a margin.
 import { functional as F, scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { distanceMetricName, SiameseDistanceMetric, type PairwiseDistance } from "./distance-metrics.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -34,7 +34,7 @@ export interface ContrastiveLossOptions {
  * @param model the model to train
  * @param options distanceMetric (default COSINE_DISTANCE), margin (default 0.5), sizeAverage (default true)
  */
-export class ContrastiveLoss extends Loss {
+export class ContrastiveLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence A", "sentence B"] };
   static readonly labelKind: LabelKind = "binary";
   static readonly category: LossCategory = "table";
@@ -52,15 +52,6 @@ export class ContrastiveLoss extends Loss {
     this.distanceMetric = options.distanceMetric ?? SiameseDistanceMetric.COSINE_DISTANCE;
     this.margin = options.margin ?? 0.5;
     this.sizeAverage = options.sizeAverage ?? true;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [sentencesA, sentencesB], each [batch, dim]; labels: [batch] 0/1. */

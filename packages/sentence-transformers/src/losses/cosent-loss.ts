@@ -1,8 +1,8 @@
 // CoSENTLoss: a ranking loss on pair similarities, ordered by their gold scores.
 import { cat, scope, zeros, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { pairwiseCosSim, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -34,7 +34,7 @@ export interface CoSENTLossOptions {
  * @param model the model to train
  * @param options scale (default 20), similarityFct (default pairwiseCosSim)
  */
-export class CoSENTLoss extends Loss {
+export class CoSENTLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence A", "sentence B"] };
   static readonly labelKind: LabelKind = "score";
   static readonly category: LossCategory = "table";
@@ -50,15 +50,6 @@ export class CoSENTLoss extends Loss {
     super(model);
     this.scale = options.scale ?? 20;
     this.similarityFct = options.similarityFct ?? pairwiseCosSim;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [sentencesA, sentencesB], each [batch, dim]; labels: [batch] float scores. */

@@ -1,7 +1,7 @@
 // CosineSimilarityLoss: regress the cosine similarity of a pair onto its gold score.
 import { functional as F, scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import type { EmbeddingModel } from "../features.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -44,7 +44,7 @@ function identity(scores: Tensor): Tensor {
  * @param model the model to train
  * @param options lossFct (default "MSELoss"), cosScoreTransformation (default identity)
  */
-export class CosineSimilarityLoss extends Loss {
+export class CosineSimilarityLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence A", "sentence B"] };
   static readonly labelKind: LabelKind = "score";
   static readonly category: LossCategory = "table";
@@ -64,15 +64,6 @@ export class CosineSimilarityLoss extends Loss {
     }
     this.lossFct = lossFct;
     this.cosScoreTransformation = options.cosScoreTransformation ?? identity;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [sentencesA, sentencesB], each [batch, dim]; labels: [batch] float scores. */

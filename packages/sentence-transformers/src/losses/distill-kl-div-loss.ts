@@ -1,8 +1,8 @@
 // DistillKLDivLoss: match the student's score distribution over passages to the teacher's.
 import { functional as F, scope, stack, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { pairwiseDotScore, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -33,7 +33,7 @@ export interface DistillKLDivLossOptions {
  * @param model the student model to train
  * @param options similarityFct (default pairwiseDotScore), temperature (default 1)
  */
-export class DistillKLDivLoss extends Loss {
+export class DistillKLDivLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 3, max: null, roles: ["query", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "teacher_scores";
   static readonly category: LossCategory = "distillation";
@@ -49,15 +49,6 @@ export class DistillKLDivLoss extends Loss {
     super(model);
     this.similarityFct = options.similarityFct ?? pairwiseDotScore;
     this.temperature = options.temperature ?? 1;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [queries, positives, ...negatives], each [batch, dim]; labels: [batch, 1 + negatives]. */

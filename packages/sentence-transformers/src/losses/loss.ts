@@ -1,5 +1,5 @@
 // The contract every loss follows (and custom losses may follow): a Module taking the model first.
-import { nn, type Tensor } from "@stts/torch";
+import { nn, scope, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../features.js";
 
 /** A loss value: one scalar, or named scalar components that the trainer sums and logs one by one. */
@@ -48,4 +48,23 @@ export abstract class Loss extends nn.Module {
     }
     return out;
   }
+}
+
+/**
+ * A loss computed from the sentence embeddings alone: `forward` embeds each input column with the
+ * model and hands the embeddings to `computeLossFromEmbeddings`, which subclasses implement (and
+ * which callers holding embeddings already can use directly).
+ */
+export abstract class SentenceEmbeddingLoss extends Loss {
+  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
+    return scope(() =>
+      this.computeLossFromEmbeddings(
+        sentenceFeatures.map((f) => this.embed(f)),
+        labels,
+      ),
+    );
+  }
+
+  /** The loss of one batch: `embeddings` holds one [batch, dim] tensor per input column. */
+  abstract computeLossFromEmbeddings(embeddings: Tensor[], labels: Tensor | null): Tensor;
 }

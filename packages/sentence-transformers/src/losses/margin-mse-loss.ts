@@ -1,8 +1,8 @@
 // MarginMSELoss: regress the student's score margins (positive - negative) onto the teacher's.
 import { functional as F, scope, stack, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { pairwiseDotScore, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -32,7 +32,7 @@ export interface MarginMSELossOptions {
  * @param model the student model to train
  * @param options similarityFct (default pairwiseDotScore)
  */
-export class MarginMSELoss extends Loss {
+export class MarginMSELoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 3, max: null, roles: ["query", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "teacher_margins";
   static readonly category: LossCategory = "distillation";
@@ -46,15 +46,6 @@ export class MarginMSELoss extends Loss {
   constructor(model: EmbeddingModel, options: MarginMSELossOptions = {}) {
     super(model);
     this.similarityFct = options.similarityFct ?? pairwiseDotScore;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [queries, positives, ...negatives], each [batch, dim]; labels: see the class docs. */

@@ -1,7 +1,7 @@
 // MSELoss: regress student embeddings onto teacher embeddings (multilingual knowledge distillation).
 import { cat, functional as F, scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import type { EmbeddingModel } from "../features.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -27,7 +27,7 @@ export type MSELossOptions = Record<string, never>;
  * @param model the student model to train
  * @param options none (MSELoss has no options)
  */
-export class MSELoss extends Loss {
+export class MSELoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 1, max: null, roles: ["sentence..."] };
   static readonly labelKind: LabelKind = "teacher_embeddings";
   static readonly category: LossCategory = "distillation";
@@ -38,15 +38,6 @@ export class MSELoss extends Loss {
 
   constructor(model: EmbeddingModel, _options: MSELossOptions = {}) {
     super(model);
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: one [batch, dim] tensor per column; labels: [batch, dim] teacher embeddings. */

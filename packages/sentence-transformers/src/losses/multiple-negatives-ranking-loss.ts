@@ -1,8 +1,8 @@
 // MultipleNegativesRankingLoss: in-batch negatives with a softmax over similarity scores (InfoNCE).
 import { arange, cat, functional as F, scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { cosSim, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLossInputs,
   type InputColumns,
@@ -33,7 +33,7 @@ export interface MultipleNegativesRankingLossOptions {
  * @param model the model to train
  * @param options scale (default 20), similarityFct (default cosSim)
  */
-export class MultipleNegativesRankingLoss extends Loss {
+export class MultipleNegativesRankingLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 2, max: null, roles: ["anchor", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "none";
   static readonly category: LossCategory = "table";
@@ -49,15 +49,6 @@ export class MultipleNegativesRankingLoss extends Loss {
     super(model);
     this.scale = options.scale ?? 20;
     this.similarityFct = options.similarityFct ?? cosSim;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [anchors, positives, ...negatives], each [batch, dim]. */

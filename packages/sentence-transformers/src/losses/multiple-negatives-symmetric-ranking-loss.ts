@@ -1,8 +1,8 @@
 // MultipleNegativesSymmetricRankingLoss: MNRL plus the reverse direction (find the anchor for each positive).
 import { arange, cat, functional as F, scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { cosSim, similarityFunctionName, type SimilarityFunction } from "../util/similarity.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLossInputs,
   type InputColumns,
@@ -33,7 +33,7 @@ export interface MultipleNegativesSymmetricRankingLossOptions {
  * @param model the model to train
  * @param options scale (default 20), similarityFct (default cosSim)
  */
-export class MultipleNegativesSymmetricRankingLoss extends Loss {
+export class MultipleNegativesSymmetricRankingLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 2, max: null, roles: ["anchor", "positive", "negative..."] };
   static readonly labelKind: LabelKind = "none";
   static readonly category: LossCategory = "table";
@@ -49,15 +49,6 @@ export class MultipleNegativesSymmetricRankingLoss extends Loss {
     super(model);
     this.scale = options.scale ?? 20;
     this.similarityFct = options.similarityFct ?? cosSim;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [anchors, positives, ...negatives], each [batch, dim]. */

@@ -1,8 +1,8 @@
 // OnlineContrastiveLoss: ContrastiveLoss on the hard pairs of the batch only.
 import { functional as F, scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { distanceMetricName, SiameseDistanceMetric, type PairwiseDistance } from "./distance-metrics.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -34,7 +34,7 @@ export interface OnlineContrastiveLossOptions {
  * @param model the model to train
  * @param options distanceMetric (default COSINE_DISTANCE), margin (default 0.5)
  */
-export class OnlineContrastiveLoss extends Loss {
+export class OnlineContrastiveLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 2, max: 2, roles: ["sentence A", "sentence B"] };
   static readonly labelKind: LabelKind = "binary";
   static readonly category: LossCategory = "table";
@@ -50,15 +50,6 @@ export class OnlineContrastiveLoss extends Loss {
     super(model);
     this.distanceMetric = options.distanceMetric ?? SiameseDistanceMetric.COSINE_DISTANCE;
     this.margin = options.margin ?? 0.5;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [sentencesA, sentencesB], each [batch, dim]; labels: [batch] 0/1. */

@@ -1,8 +1,8 @@
 // TripletLoss: the anchor should be closer to the positive than to the negative, by a margin.
 import { functional as F, scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel, Features } from "../features.js";
+import type { EmbeddingModel } from "../features.js";
 import { distanceMetricName, TripletDistanceMetric, type PairwiseDistance } from "./distance-metrics.js";
-import { Loss, type ConfigValue } from "./loss.js";
+import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
 import {
   checkLossInputs,
   type InputColumns,
@@ -33,7 +33,7 @@ export interface TripletLossOptions {
  * @param model the model to train
  * @param options distanceMetric (default TripletDistanceMetric.EUCLIDEAN), tripletMargin (default 5)
  */
-export class TripletLoss extends Loss {
+export class TripletLoss extends SentenceEmbeddingLoss {
   static readonly inputColumns: InputColumns = { min: 3, max: 3, roles: ["anchor", "positive", "negative"] };
   static readonly labelKind: LabelKind = "none";
   static readonly category: LossCategory = "table";
@@ -49,15 +49,6 @@ export class TripletLoss extends Loss {
     super(model);
     this.distanceMetric = options.distanceMetric ?? TripletDistanceMetric.EUCLIDEAN;
     this.tripletMargin = options.tripletMargin ?? 5;
-  }
-
-  override forward(sentenceFeatures: Features[], labels: Tensor | null): Tensor {
-    return scope(() =>
-      this.computeLossFromEmbeddings(
-        sentenceFeatures.map((f) => this.embed(f)),
-        labels,
-      ),
-    );
   }
 
   /** embeddings: [anchors, positives, negatives], each [batch, dim]. */
