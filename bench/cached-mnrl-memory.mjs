@@ -76,7 +76,9 @@ function statusMb(field) {
 }
 
 // SNLI dev (SOURCE.md): line-aligned s1 (premise), s2 (hypothesis), labels; PTB-tokenized, trailing space.
-const snli = resolve(dirname(self), "../../shared/data/snli-dev-test");
+// Data: $STTS_DATA_DIR (set by bench/run.mjs, e.g. for a copy of the repository elsewhere), else ../shared/data.
+const dataDir = process.env.STTS_DATA_DIR ?? resolve(dirname(self), "../../shared/data");
+const snli = resolve(dataDir, "snli-dev-test");
 const lines = (name) => readFileSync(resolve(snli, name), "utf8").split("\n");
 const [premises, hypotheses, labels] = [lines("s1.dev"), lines("s2.dev"), lines("labels.dev")];
 const pairs = labels
@@ -95,7 +97,7 @@ const encoder = createEncoder({
   intermediate_size: 1536,
   max_position_embeddings: 512,
 });
-const tokenizer = Tokenizer.fromFolder(resolve(dirname(self), "../../shared/data/bert-base-uncased-tokenizer"));
+const tokenizer = Tokenizer.fromFolder(resolve(dataDir, "bert-base-uncased-tokenizer"));
 const transformer = new Transformer(encoder, tokenizer, { maxSeqLength: Number(option("--max-seq-len", 128)) });
 const model = new SentenceTransformer([transformer, new Pooling(384, { poolingMode: "mean" })]).train();
 const loss =

@@ -18,7 +18,7 @@ const batchSize = option("--batch-size", 64);
 const runs = option("--runs", 3);
 if (args.includes("--threads")) torch.setNumThreads(option("--threads", 1));
 
-const shared = resolve(dirname(fileURLToPath(import.meta.url)), "../../shared/data");
+const shared = process.env.STTS_DATA_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), "../../shared/data");
 // STS-B test: tab-separated, sentence1 is field 5 (SOURCE.md); rows may carry 2 extra trailing fields
 const sentences = readFileSync(resolve(shared, "stsbenchmark/sts-test.csv"), "utf8")
   .split("\n")
