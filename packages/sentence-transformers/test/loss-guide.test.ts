@@ -49,6 +49,7 @@ import * as noise from "../src/util/noise.js";
 import { LOSS_EXAMPLES } from "./loss-guide-examples.js";
 import { assertNoLeak, repoRoot, sharedDataDir, tempFolder, tinyBertDir } from "./models-util.js";
 import { stsbPairs } from "./trainer-util.js";
+import { parquetWriteFile } from "hyparquet-writer";
 
 const docPath = path.join(repoRoot, "docs", "losses.md");
 const examplesPath = path.join(repoRoot, "packages", "sentence-transformers", "test", "loss-guide-examples.ts");
@@ -827,16 +828,25 @@ describe("stts losses", () => {
         missing.err,
         /Hub dataset 'org\/other' \(revision main\) is not in the Hugging Face cache .* HF_HUB_OFFLINE is set/,
       );
-      // a Parquet-only dataset is refused with what to do
+      // a Parquet split is read too; a file that is not Parquet is named in the error
       const parquet = path.join(cache.dir, "datasets--org--parquet", "snapshots", "main", "data");
       fs.mkdirSync(parquet, { recursive: true });
-      fs.writeFileSync(path.join(parquet, "train-00000.parquet"), "");
-      const refused = await run(["losses", "--dataset", "org/parquet"]);
+      parquetWriteFile({
+        filename: path.join(parquet, "train-00000.parquet"),
+        columnData: [
+          { name: "query", data: ["what is a cat", "how tall is a giraffe"], type: "STRING" },
+          { name: "answer", data: ["a small feline", "up to six metres"], type: "STRING" },
+        ],
+      });
+      const fromParquet = await run(["losses", "--dataset", "org/parquet"]);
+      assert.equal(fromParquet.code, 0, fromParquet.err);
+      assert.equal(listedLosses(fromParquet.out)[0], "MultipleNegativesRankingLoss");
+      const broken = path.join(cache.dir, "datasets--org--broken", "snapshots", "main");
+      fs.mkdirSync(broken, { recursive: true });
+      fs.writeFileSync(path.join(broken, "train.parquet"), "");
+      const refused = await run(["losses", "--dataset", "org/broken"]);
       assert.equal(refused.code, 1);
-      assert.match(
-        refused.err,
-        /only Parquet: data\/train-00000.parquet\), which stts does not read: export a split as JSON Lines/,
-      );
+      assert.match(refused.err, /train\.parquet\): cannot read Parquet/);
     } finally {
       for (const [key, value] of [
         ["HF_HUB_CACHE", saved.cache],

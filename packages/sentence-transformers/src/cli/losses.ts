@@ -4,7 +4,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
-import { hubCacheDir, isHubId, isHubOffline } from "../hub/download.js";
+import { hubDatasetFile } from "../hub/datasets.js";
+import { loadParquet } from "../training/parquet.js";
 import {
   conversionsForData,
   dataFormat,
@@ -126,99 +127,6 @@ export function dataSpec(file: string, options: LossesCommandOptions): DatasetSp
   if (options.rename !== undefined) spec.rename = renameOption(options.rename);
   if (options.limit !== undefined) spec.limit = options.limit;
   return spec;
-}
-
-const DATA_FILE = /\.(jsonl|csv|tsv)$/i;
-
-function listFiles(folder: string, prefix = ""): string[] {
-  if (!fs.existsSync(folder)) return [];
-  return fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
-    const relative = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) return listFiles(path.join(folder, entry.name), relative);
-    return [relative];
-  });
-}
-
-/** The data file of a split: a file named after it ("train.jsonl", "data/train-0000.csv", "train/x.jsonl"). */
-function pickSplitFile(files: readonly string[], split: string | undefined, id: string): string {
-  const readable = files.filter((file) => DATA_FILE.test(file)).sort();
-  if (readable.length === 0) {
-    const parquet = files.filter((file) => file.endsWith(".parquet"));
-    throw new Error(
-      `Hub dataset '${id}' has no .jsonl, .csv or .tsv file` +
-        (parquet.length > 0 ? ` (only Parquet: ${parquet.slice(0, 3).join(", ")}), which stts does not read` : "") +
-        ": export a split as JSON Lines (e.g. datasets' to_json) and pass it with --data",
-    );
-  }
-  const wanted = split ?? "train";
-  const matches = readable.filter((file) =>
-    file.split("/").some((part) => part === wanted || part.startsWith(`${wanted}.`) || part.startsWith(`${wanted}-`)),
-  );
-  if (matches.length > 0) return matches[0]!;
-  if (split !== undefined) {
-    throw new Error(`Hub dataset '${id}' has no file for split '${split}' (files: ${readable.join(", ")})`);
-  }
-  return readable[0]!;
-}
-
-/**
- * The local path of a Hugging Face Hub dataset's data file (.jsonl, .csv or .tsv) for `split`: from the
- * cache (<HF cache>/datasets--org--name/snapshots/<commit>/...), else downloaded into it unless
- * HF_HUB_OFFLINE is set. Parquet-only datasets are refused with what to do instead.
- */
-export async function hubDatasetFile(
-  id: string,
-  options: { split?: string; revision?: string } = {},
-  log: (line: string) => void = () => {},
-): Promise<string> {
-  if (!isHubId(id)) throw new Error(`stts losses: '${id}' is not a Hugging Face Hub dataset id ("org/name")`);
-  const revision = options.revision ?? "main";
-  const repoFolder = path.join(hubCacheDir(), `datasets--${id.replace(/\//g, "--")}`);
-  const refFile = path.join(repoFolder, "refs", revision);
-  const commit = fs.existsSync(refFile) ? fs.readFileSync(refFile, "utf8").trim() : revision;
-  const cached = path.join(repoFolder, "snapshots", commit);
-  if (fs.existsSync(cached)) {
-    const file = pickSplitFile(listFiles(cached), options.split, id);
-    log(`reading ${file} of ${id} from the Hugging Face cache`);
-    return path.join(cached, file);
-  }
-  if (isHubOffline()) {
-    throw new Error(
-      `Hub dataset '${id}' (revision ${revision}) is not in the Hugging Face cache at ${repoFolder}, and HF_HUB_OFFLINE is set`,
-    );
-  }
-  const endpoint = (process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/$/, "");
-  const token = process.env.HF_TOKEN;
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  const infoUrl = `${endpoint}/api/datasets/${id}/revision/${encodeURIComponent(revision)}`;
-  const response = await fetch(infoUrl, { headers });
-  if (!response.ok)
-    throw new Error(`Hub dataset '${id}': ${infoUrl} answered ${response.status} ${response.statusText}`);
-  const info = (await response.json()) as { sha?: unknown; siblings?: { rfilename?: unknown }[] };
-  if (typeof info.sha !== "string" || !Array.isArray(info.siblings)) {
-    throw new Error(`Hub dataset '${id}': ${infoUrl} did not return a commit hash and a file list`);
-  }
-  const files = info.siblings.map((s) => s.rfilename).filter((name): name is string => typeof name === "string");
-  const file = pickSplitFile(files, options.split, id);
-  const snapshot = path.join(repoFolder, "snapshots", info.sha);
-  const target = path.join(snapshot, file);
-  if (!path.resolve(target).startsWith(path.resolve(snapshot) + path.sep)) {
-    throw new Error(`Hub dataset '${id}': refusing the file name '${file}' (it leaves the snapshot folder)`);
-  }
-  if (!fs.existsSync(target)) {
-    const url = `${endpoint}/datasets/${id}/resolve/${info.sha}/${file.split("/").map(encodeURIComponent).join("/")}`;
-    log(`downloading ${url}`);
-    const fileResponse = await fetch(url, { headers });
-    if (!fileResponse.ok)
-      throw new Error(`Hub dataset '${id}': ${url} answered ${fileResponse.status} ${fileResponse.statusText}`);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    const temp = `${target}.${process.pid}.incomplete`;
-    fs.writeFileSync(temp, new Uint8Array(await fileResponse.arrayBuffer()));
-    fs.renameSync(temp, target);
-  }
-  fs.mkdirSync(path.dirname(path.join(repoFolder, "refs", revision)), { recursive: true });
-  if (revision !== info.sha) fs.writeFileSync(path.join(repoFolder, "refs", revision), info.sha);
-  return target;
 }
 
 // ---- printing ---------------------------------------------------------------------------------------
@@ -366,7 +274,9 @@ export function registerLossesCommand(program: Command, io: CliIo): void {
           io.stderr(`${line}\n`),
         ));
       const name = options.dataset ?? path.basename(file);
-      const dataset = loadDataset(dataSpec(file, options), name);
+      const dataset = file.toLowerCase().endsWith(".parquet")
+        ? await loadParquet(file, { name })
+        : loadDataset(dataSpec(file, options), name);
       const report = dataReport(dataset);
       io.stdout(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatDataReport(report));
     });
