@@ -4,8 +4,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import * as torch from "@stts/torch";
-import type { Tensor } from "@stts/torch";
 
 /** The repository root (this file compiles to packages/sentence-transformers/dist/test/). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -13,22 +11,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 /** The BERT parity fixtures: $STTS_BERT_PARITY_DIR, else <repo>/../shared/parity/bert. */
 export const bertParityDir = process.env.STTS_BERT_PARITY_DIR ?? path.resolve(repoRoot, "../shared/parity/bert");
 
-/** Live tensor handles plus those the GC finalizer freed: a leak raises it whether or not the GC ran. */
-export function handleCount(): number {
-  return torch.liveTensorCount() + torch.finalizedTensorCount();
-}
-
-/** Runs `fn` in a scope and asserts it leaked no tensor handle. */
-export function tidy(fn: () => void): void {
-  const before = handleCount();
-  torch.scope(fn);
-  assert.equal(handleCount(), before, "tensors leaked");
-}
-
-/** A tensor's elements as numbers. */
-export function values(t: Tensor): number[] {
-  return Array.from(t.toTypedArray(), Number);
-}
+export { handleCount, tidy, values } from "./models-util.js";
 
 /** Asserts |actual - expected| <= atol + rtol |expected| elementwise. */
 export function assertClose(actual: number[], expected: number[], atol = 1e-6, rtol = 1e-6, what = "values"): void {

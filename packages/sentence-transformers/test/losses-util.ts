@@ -4,17 +4,9 @@ import * as torch from "@stts/torch";
 import { nn, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../src/features.js";
 
-/** Live tensor handles plus those the GC finalizer had to free (see packages/torch/test/util.ts). */
-export function handleCount(): number {
-  return torch.liveTensorCount() + torch.finalizedTensorCount();
-}
+import { values } from "./models-util.js";
 
-/** Runs `fn` in a scope and asserts it leaked no tensor handle. */
-export function tidy(fn: () => void): void {
-  const before = handleCount();
-  torch.scope(fn);
-  assert.equal(handleCount(), before, "tensors leaked");
-}
+export { handleCount, tidy, values } from "./models-util.js";
 
 /** Asserts |actual - expected| <= atol + rtol * |expected| elementwise. */
 export function assertClose(actual: number | number[], expected: number | number[], atol = 1e-12, rtol = 1e-10): void {
@@ -35,11 +27,6 @@ export function f64(data: torch.NestedArray<number>): Tensor {
 /** An int64 tensor from nested numbers. */
 export function i64(data: torch.NestedArray<number>): Tensor {
   return torch.tensor(data, { dtype: "int64" });
-}
-
-/** The elements of a tensor as numbers. */
-export function values(t: Tensor): number[] {
-  return Array.from(t.toTypedArray(), Number);
 }
 
 /**

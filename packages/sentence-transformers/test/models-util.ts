@@ -75,6 +75,13 @@ export function handleCount(): number {
   return torch.liveTensorCount() + torch.finalizedTensorCount();
 }
 
+/** Runs `fn` in a scope and asserts it leaked no tensor handle. */
+export function tidy(fn: () => void): void {
+  const before = handleCount();
+  torch.scope(fn);
+  assert.equal(handleCount(), before, "tensors leaked");
+}
+
 /** Runs `fn` and asserts the number of tensor handles is back to where it was. */
 export async function assertNoLeak(fn: () => void | Promise<void>, what = "tensors leaked"): Promise<void> {
   const before = handleCount();
