@@ -1,9 +1,7 @@
 // BatchAllTripletLoss: the triplet loss averaged over every valid triplet of the batch that is active.
 import { scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel } from "../features.js";
-import { BatchHardTripletLoss, type BatchTripletLossOptions } from "./batch-hard-triplet-loss.js";
-import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
-import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
+import { MarginBatchTripletLoss } from "./batch-triplet-loss-base.js";
+import { BatchHardTripletLoss } from "./batch-hard-triplet-loss.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -11,7 +9,6 @@ import {
   type DataFormatId,
   type LossCategory,
 } from "./loss-inputs.js";
-import { HERMANS_2017 } from "./triplet-loss.js";
 
 /**
  * Builds every valid triplet (a, p, n) of the batch (a, p same class, n another class, all distinct),
@@ -27,7 +24,7 @@ import { HERMANS_2017 } from "./triplet-loss.js";
  * @param model the model to train
  * @param options distanceMetric (default eucledianDistance), margin (default 5)
  */
-export class BatchAllTripletLoss extends SentenceEmbeddingLoss {
+export class BatchAllTripletLoss extends MarginBatchTripletLoss {
   static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
   static readonly labelKind: LabelKind = "class";
   static readonly category: LossCategory = "table";
@@ -35,15 +32,6 @@ export class BatchAllTripletLoss extends SentenceEmbeddingLoss {
     "Forms every valid (anchor, positive, negative) triplet from the class labels of the batch and averages the triplet losses that are still above zero.";
   static readonly dataFormats: readonly DataFormatId[] = ["class-sentences"];
   static readonly commonChoiceFor: readonly DataFormatId[] = ["class-sentences"];
-
-  readonly distanceMetric: DistanceMatrix;
-  readonly margin: number;
-
-  constructor(model: EmbeddingModel, options: BatchTripletLossOptions = {}) {
-    super(model);
-    this.distanceMetric = options.distanceMetric ?? BatchHardTripletLossDistanceFunction.eucledianDistance;
-    this.margin = options.margin ?? 5;
-  }
 
   /** embeddings: [sentences] ([batch, dim]); labels: [batch] class ids. */
   computeLossFromEmbeddings(embeddings: Tensor[], labels: Tensor | null): Tensor {
@@ -57,13 +45,5 @@ export class BatchAllTripletLoss extends SentenceEmbeddingLoss {
       const positiveTriplets = tripletLoss.gt(1e-16).sum().item();
       return tripletLoss.sum().div(positiveTriplets + 1e-16);
     });
-  }
-
-  override getConfigDict(): Record<string, ConfigValue> {
-    return { distanceMetric: distanceMetricName(this.distanceMetric), margin: this.margin };
-  }
-
-  override get citation(): string {
-    return HERMANS_2017;
   }
 }

@@ -1,8 +1,8 @@
 // BatchHardTripletLoss: for each anchor, the farthest positive against the closest negative of the batch.
 import { eye, scope, type Tensor } from "@stts/torch";
-import type { EmbeddingModel } from "../features.js";
-import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
-import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
+import { MarginBatchTripletLoss } from "./batch-triplet-loss-base.js";
+
+export type { BatchTripletLossOptions } from "./batch-triplet-loss-base.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -10,15 +10,6 @@ import {
   type DataFormatId,
   type LossCategory,
 } from "./loss-inputs.js";
-import { HERMANS_2017 } from "./triplet-loss.js";
-
-/** Options of `BatchHardTripletLoss` (and `BatchAllTripletLoss`, `BatchSemiHardTripletLoss`). */
-export interface BatchTripletLossOptions {
-  /** Distance matrix of the batch. Default BatchHardTripletLossDistanceFunction.eucledianDistance. */
-  distanceMetric?: DistanceMatrix;
-  /** Negatives should be at least this much farther from the anchor than positives. Default 5. */
-  margin?: number;
-}
 
 /**
  * Batch-hard triplet loss (Hermans et al.): every sentence is an anchor; its hardest positive is the
@@ -35,7 +26,7 @@ export interface BatchTripletLossOptions {
  * @param model the model to train
  * @param options distanceMetric (default eucledianDistance), margin (default 5)
  */
-export class BatchHardTripletLoss extends SentenceEmbeddingLoss {
+export class BatchHardTripletLoss extends MarginBatchTripletLoss {
   static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
   static readonly labelKind: LabelKind = "class";
   static readonly category: LossCategory = "table";
@@ -43,15 +34,6 @@ export class BatchHardTripletLoss extends SentenceEmbeddingLoss {
     "For each anchor of the batch, applies the triplet margin to its farthest positive and its closest negative (by class label).";
   static readonly dataFormats: readonly DataFormatId[] = ["class-sentences"];
   static readonly commonChoiceFor: readonly DataFormatId[] = [];
-
-  readonly distanceMetric: DistanceMatrix;
-  readonly margin: number;
-
-  constructor(model: EmbeddingModel, options: BatchTripletLossOptions = {}) {
-    super(model);
-    this.distanceMetric = options.distanceMetric ?? BatchHardTripletLossDistanceFunction.eucledianDistance;
-    this.margin = options.margin ?? 5;
-  }
 
   /** embeddings: [sentences] ([batch, dim]); labels: [batch] class ids. */
   computeLossFromEmbeddings(embeddings: Tensor[], labels: Tensor | null): Tensor {
@@ -104,13 +86,5 @@ export class BatchHardTripletLoss extends SentenceEmbeddingLoss {
   /** [batch, batch] bool: label a != label n. */
   static getAnchorNegativeTripletMask(labels: Tensor): Tensor {
     return scope(() => labels.unsqueeze(0).eq(labels.unsqueeze(1)).logicalNot());
-  }
-
-  override getConfigDict(): Record<string, ConfigValue> {
-    return { distanceMetric: distanceMetricName(this.distanceMetric), margin: this.margin };
-  }
-
-  override get citation(): string {
-    return HERMANS_2017;
   }
 }

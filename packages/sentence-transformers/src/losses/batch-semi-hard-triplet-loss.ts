@@ -1,9 +1,6 @@
 // BatchSemiHardTripletLoss: for each (anchor, positive), the closest negative that is still farther than the positive.
 import { maximum, scope, where, zeros, eye, type Tensor } from "@stts/torch";
-import type { EmbeddingModel } from "../features.js";
-import type { BatchTripletLossOptions } from "./batch-hard-triplet-loss.js";
-import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
-import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
+import { MarginBatchTripletLoss } from "./batch-triplet-loss-base.js";
 import {
   checkLabelledLossInputs,
   type InputColumns,
@@ -11,7 +8,6 @@ import {
   type DataFormatId,
   type LossCategory,
 } from "./loss-inputs.js";
-import { HERMANS_2017 } from "./triplet-loss.js";
 
 /**
  * Semi-hard triplet mining (FaceNet): for each positive pair (a, p), the negative is the closest one
@@ -28,7 +24,7 @@ import { HERMANS_2017 } from "./triplet-loss.js";
  * @param model the model to train
  * @param options distanceMetric (default eucledianDistance), margin (default 5)
  */
-export class BatchSemiHardTripletLoss extends SentenceEmbeddingLoss {
+export class BatchSemiHardTripletLoss extends MarginBatchTripletLoss {
   static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
   static readonly labelKind: LabelKind = "class";
   static readonly category: LossCategory = "table";
@@ -36,15 +32,6 @@ export class BatchSemiHardTripletLoss extends SentenceEmbeddingLoss {
     "For each (anchor, positive) of the batch, uses the closest negative that is still farther than the positive (semi-hard), else the farthest negative.";
   static readonly dataFormats: readonly DataFormatId[] = ["class-sentences"];
   static readonly commonChoiceFor: readonly DataFormatId[] = [];
-
-  readonly distanceMetric: DistanceMatrix;
-  readonly margin: number;
-
-  constructor(model: EmbeddingModel, options: BatchTripletLossOptions = {}) {
-    super(model);
-    this.distanceMetric = options.distanceMetric ?? BatchHardTripletLossDistanceFunction.eucledianDistance;
-    this.margin = options.margin ?? 5;
-  }
 
   /** embeddings: [sentences] ([batch, dim]); labels: [batch] class ids. */
   computeLossFromEmbeddings(embeddings: Tensor[], labels: Tensor | null): Tensor {
@@ -68,14 +55,6 @@ export class BatchSemiHardTripletLoss extends SentenceEmbeddingLoss {
       const zero = zeros([1], { dtype, device: distances.device });
       return maximum(lossMatrix.mul(positiveMask), zero).sum().div(positiveMask.sum());
     });
-  }
-
-  override getConfigDict(): Record<string, ConfigValue> {
-    return { distanceMetric: distanceMetricName(this.distanceMetric), margin: this.margin };
-  }
-
-  override get citation(): string {
-    return HERMANS_2017;
   }
 }
 
