@@ -4,7 +4,7 @@
 //
 //   npm run bench -- [--what train_mnrl|train_cosent|encode|cached_memory|engine|all] [--threads N[,M]]
 //                    [--steps N] [--json-out FILE] [--quick] [--profile] [--data-dir DIR] [--repo DIR]
-//                    [--skip-padding] [--sdpa]   (experiments: need a BertModel with these switches)
+//                    [--unpad-inputs auto|on|off]
 //
 // Every (measurement, thread count) runs in a fresh child process, so peak_rss_mb (VmHWM) is its own.
 // Lines: {"what", "threads", "median_s", "per_s", "tokens_per_s", "peak_rss_mb", "libtorch", ...details}
@@ -17,6 +17,8 @@
 //   cached_memory: bench/cached-mnrl-memory.mjs (one forward + backward per fresh process); median_s is that
 //     one step, peak_rss_mb its VmHWM.
 //   engine: bench/engine.mjs's lines, unchanged.
+// --unpad-inputs: the Transformer module's unpadInputs (auto = its default null: unpadded in eval mode, so for
+//   encode, padded in training; on = unpadded in training too; off = always padded).
 // --profile adds, for train_*, the native (N-API) calls per step by kind and the ATen ops called from JS
 // (counts and time) per phase; it slows the step down by the counting itself.
 import { spawnSync } from "node:child_process";
@@ -42,7 +44,10 @@ import {
 } from "./common.mjs";
 
 const WHATS = ["train_mnrl", "train_cosent", "encode", "cached_memory"];
-const { flags, options } = parseArgs(process.argv.slice(2), ["quick", "profile", "child", "skip-padding", "sdpa"]);
+const { flags, options } = parseArgs(process.argv.slice(2), ["quick", "profile", "child"]);
+const UNPAD = { auto: null, on: true, off: false };
+const unpadSetting = options["unpad-inputs"] ?? "auto";
+if (!(unpadSetting in UNPAD)) throw new Error(`bench: --unpad-inputs must be auto, on or off, got '${unpadSetting}'`);
 const quick = flags.has("quick");
 const what = options.what ?? "all";
 const whats = what === "all" ? WHATS : what.split(",");
@@ -86,7 +91,7 @@ function runInChild(w, threads) {
     ];
     if (options.steps !== undefined) args.push("--steps", options.steps);
     if (options.repo !== undefined) args.push("--repo", options.repo);
-    for (const flag of ["skip-padding", "sdpa"]) if (flags.has(flag)) args.push(`--${flag}`);
+    if (options["unpad-inputs"] !== undefined) args.push("--unpad-inputs", options["unpad-inputs"]);
   }
   const r = spawnSync(process.execPath, [script, ...args], { env, encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
   for (const line of r.stdout.split("\n")) {
@@ -143,8 +148,7 @@ const common = () => ({
   impl: "stts",
   repo,
   omp_wait_policy: process.env.OMP_WAIT_POLICY ?? null,
-  ...(flags.has("skip-padding") ? { skip_padding: true } : {}),
-  ...(flags.has("sdpa") ? { sdpa: true } : {}),
+  unpad_inputs: unpadSetting,
 });
 
 /** A freshly initialised MiniLM-L6-sized BERT + mean pooling (seeded), with the BERT uncased tokenizer. */
@@ -153,16 +157,9 @@ function buildModel() {
   const encoder = stts.createEncoder(MINILM_L6_CONFIG);
   const tokenizer = stts.Tokenizer.fromFolder(resolve(data, "bert-base-uncased-tokenizer"));
   const transformer = new stts.Transformer(encoder, tokenizer, { maxSeqLength: MAX_SEQ_LENGTH });
-  // Experiments (a BertModel that has these switches, e.g. a patched copy passed with --repo): pack the real
-  // tokens for everything but the attention product (--skip-padding), SDPA there (--sdpa).
-  for (const [flag, property] of [
-    ["skip-padding", "skipPadding"],
-    ["sdpa", "useSdpa"],
-  ]) {
-    if (!flags.has(flag)) continue;
-    if (!(property in encoder))
-      throw new Error(`bench: --${flag} needs a BertModel with '${property}' (see bench/README.md)`);
-    encoder[property] = true;
+  if (UNPAD[unpadSetting] !== null) {
+    if (!("unpadInputs" in transformer)) throw new Error(`bench: --unpad-inputs needs a checkout with unpadInputs`);
+    transformer.unpadInputs = UNPAD[unpadSetting];
   }
   return new stts.SentenceTransformer([transformer, new stts.Pooling(384, { poolingMode: "mean" })]);
 }

@@ -59,11 +59,17 @@ describe("SentenceTransformer on the parity checkpoint", () => {
     );
   });
 
-  it("adds every layer's hidden states when the Transformer is asked for them (AdaptiveLayerLoss)", async () => {
+  it("adds every layer's hidden states when the Transformer is asked for them (AdaptiveLayerLoss)", async (t) => {
     const c = fixtureCase("bert-tiny-h32-l2", "texts_single") as ReturnType<typeof fixtureCase> & {
       expected: { hidden_states: { shape: number[]; data: number[] } };
     };
     const transformer = model.at(0) as Transformer;
+    // The fixture holds every position, padded ones included, as transformers computes them: pad here too
+    // (unpad-inputs.test.ts checks that unpadding changes only the padded positions).
+    transformer.unpadInputs = false;
+    t.after(() => {
+      transformer.unpadInputs = null;
+    });
     await assertNoLeak(() =>
       torch.noGrad(() =>
         torch.scope(() => {

@@ -5,6 +5,7 @@ import * as torch from "@stts/torch";
 import { nn, functional as F, type DType, type Tensor } from "@stts/torch";
 import { BertConfig, type BertHiddenAct } from "./bert-config.js";
 import type { EncoderForwardOptions, EncoderInputs, EncoderModel, EncoderOutput } from "./encoder.js";
+import { TokenPacking } from "./token-packing.js";
 
 /** BERT's inputs: an encoder's, plus the encoder states a decoder with cross-attention attends to. */
 export interface BertInputs extends EncoderInputs {
@@ -52,8 +53,9 @@ export function extendedAttentionMask(mask: Tensor, dtype: DType, causal = false
 }
 
 /**
- * Word + token type + position embeddings, then LayerNorm and dropout (BertEmbeddings). Position ids are
- * 0..seq-1 in every row; token type ids default to zeros.
+ * Word + token type + position embeddings, then LayerNorm and dropout (BertEmbeddings). Position ids default
+ * to 0..seq-1 in every row; token type ids default to zeros. Packed inputs ([tokens] ids, see TokenPacking) need
+ * their position ids.
  *
  * @example
  * const embeddings = new BertEmbeddings(config);
@@ -88,11 +90,13 @@ export class BertEmbeddings extends nn.Module {
     this.dropout = this.registerModule("dropout", new nn.Dropout(config.hiddenDropoutProb));
   }
 
-  /** inputIds, tokenTypeIds: [batch, seq] -> [batch, seq, hidden] */
-  override forward(inputIds: Tensor, tokenTypeIds?: Tensor): Tensor {
+  /** inputIds, tokenTypeIds, positionIds: [batch, seq] (or [tokens] when packed) -> [batch, seq, hidden] */
+  override forward(inputIds: Tensor, tokenTypeIds?: Tensor, positionIds?: Tensor): Tensor {
     return torch.scope(() => {
-      const seq = inputIds.size(1);
-      const positionIds = torch.arange(0, seq, 1, { dtype: "int64", device: inputIds.device }); // [seq]
+      if (positionIds === undefined && inputIds.ndim !== 2) {
+        throw new RangeError(`BertEmbeddings: inputIds of shape [${inputIds.shape.join(", ")}] need positionIds`);
+      }
+      positionIds ??= torch.arange(0, inputIds.size(1), 1, { dtype: "int64", device: inputIds.device }); // [seq]
       const typeIds = tokenTypeIds ?? torch.zerosLike(inputIds, { dtype: "int64" }); // [batch, seq]
       const summed = this.wordEmbeddings
         .forward(inputIds)
@@ -138,27 +142,36 @@ export class BertSelfAttention extends nn.Module {
 
   /**
    * hidden: [batch, seq, hidden]; mask: additive, broadcastable to [batch, heads, seq, sourceSeq];
-   * context: [batch, sourceSeq, hidden] (cross-attention) -> context [batch, seq, hidden], probs [batch, heads, seq, sourceSeq]
+   * context: [batch, sourceSeq, hidden] (cross-attention) -> context [batch, seq, hidden], probs [batch, heads, seq, sourceSeq].
+   * With `packing`, hidden and the returned context are packed ([tokens, hidden]): q, k and v are projected on
+   * the real tokens only and laid out padded for the attention product (self-attention only).
    */
   override forward(
     hidden: Tensor,
     mask: Tensor | null,
     context: Tensor | null = null,
+    packing: TokenPacking | null = null,
   ): { context: Tensor; probs: Tensor } {
+    if (packing !== null && context !== null)
+      throw new Error("BertSelfAttention: packed inputs support self-attention only");
     return torch.scope(() => {
       const source = context ?? hidden;
-      const q = this.splitHeads(this.query.forward(hidden)); // [batch, heads, seq, headSize]
-      const k = this.splitHeads(this.key.forward(source)); // [batch, heads, sourceSeq, headSize]
-      const v = this.splitHeads(this.value.forward(source)); // [batch, heads, sourceSeq, headSize]
+      const project = (linear: nn.Linear, x: Tensor) => {
+        const projected = linear.forward(x);
+        return this.splitHeads(packing === null ? projected : packing.unpack(projected));
+      };
+      const q = project(this.query, hidden); // [batch, heads, seq, headSize]
+      const k = project(this.key, source); // [batch, heads, sourceSeq, headSize]
+      const v = project(this.value, source); // [batch, heads, sourceSeq, headSize]
       let scores = q.matmul(k.transpose(-1, -2)).div(Math.sqrt(this.headSize)); // [batch, heads, seq, sourceSeq]
       if (mask !== null) scores = scores.add(mask);
       const probs = this.dropout.forward(scores.softmax(-1));
-      const [batch, seq] = hidden.shape as [number, number];
+      const [batch, , seq] = q.shape as [number, number, number];
       const out = probs
         .matmul(v)
         .permute([0, 2, 1, 3])
-        .reshape([batch, seq, this.numHeads * this.headSize]);
-      return { context: out, probs };
+        .reshape([batch, seq, this.numHeads * this.headSize]); // [batch, seq, hidden]
+      return { context: packing === null ? out : packing.pack(out), probs };
     });
   }
 }
@@ -232,14 +245,18 @@ export class BertAttention extends nn.Module {
     this.output = this.registerModule("output", new BertSelfOutput(config));
   }
 
-  /** hidden: [batch, seq, hidden] -> output [batch, seq, hidden], probs [batch, heads, seq, sourceSeq] */
+  /**
+   * hidden: [batch, seq, hidden] (or [tokens, hidden] with `packing`) -> output of the same shape, probs
+   * [batch, heads, seq, sourceSeq]
+   */
   override forward(
     hidden: Tensor,
     mask: Tensor | null,
     context: Tensor | null = null,
+    packing: TokenPacking | null = null,
   ): { output: Tensor; probs: Tensor } {
     return torch.scope(() => {
-      const { context: attended, probs } = this.selfAttention.forward(hidden, mask, context);
+      const { context: attended, probs } = this.selfAttention.forward(hidden, mask, context, packing);
       return { output: this.output.forward(attended, hidden), probs };
     });
   }
@@ -302,14 +319,18 @@ export class BertLayer extends nn.Module {
     this.output = this.registerModule("output", new BertOutput(config));
   }
 
-  /** hidden: [batch, seq, hidden] -> hidden [batch, seq, hidden], probs (self-attention) [batch, heads, seq, seq] */
+  /**
+   * hidden: [batch, seq, hidden] (or [tokens, hidden] with `packing`, no cross-attention) -> hidden of the same
+   * shape, probs (self-attention) [batch, heads, seq, seq]
+   */
   override forward(
     hidden: Tensor,
     mask: Tensor,
     cross: CrossAttentionInputs | null = null,
+    packing: TokenPacking | null = null,
   ): { hidden: Tensor; probs: Tensor } {
     return torch.scope(() => {
-      const { output: attended, probs } = this.attention.forward(hidden, mask);
+      const { output: attended, probs } = this.attention.forward(hidden, mask, null, packing);
       const h =
         this.crossattention !== null && cross !== null
           ? this.crossattention.forward(attended, cross.mask, cross.states).output
@@ -412,13 +433,21 @@ export class BertModel extends nn.Module implements EncoderModel {
   /**
    * inputIds, attentionMask, tokenTypeIds: [batch, seq] -> lastHiddenState [batch, seq, hidden], hiddenStates
    * (k + 1 of them, with outputHiddenStates), attentions (k, with outputAttentions), poolerOutput [batch, hidden]
-   * (null without a pooler), where k = options.numLayers (default all layers).
+   * (null without a pooler), where k = options.numLayers (default all layers). With options.unpadInputs (and an
+   * attentionMask with padding; not for decoders, cross-attention or outputAttentions) position-wise layers run on
+   * the real tokens only (see EncoderForwardOptions.unpadInputs).
    */
   override forward(inputs: BertInputs, options: EncoderForwardOptions = {}): EncoderOutput {
     const numLayers = this.checkInputs(inputs, options);
     return torch.scope(() => {
       const { inputIds } = inputs;
       const mask = inputs.attentionMask ?? torch.onesLike(inputIds); // [batch, seq]
+      if (options.unpadInputs === true && inputs.attentionMask !== undefined && !this.config.isDecoder) {
+        const packing = TokenPacking.fromMask(mask);
+        if (!packing.isDense && inputs.encoderHiddenStates === undefined && options.outputAttentions !== true) {
+          return this.forwardPacked(inputs, mask, packing, numLayers, options.outputHiddenStates === true);
+        }
+      }
       let hidden = this.embeddings.forward(inputIds, inputs.tokenTypeIds); // [batch, seq, hidden]
       const additiveMask = extendedAttentionMask(mask, hidden.dtype, this.config.isDecoder); // [batch, 1, 1|seq, seq]
       const cross = this.crossAttentionInputs(inputs, hidden.dtype);
@@ -435,6 +464,39 @@ export class BertModel extends nn.Module implements EncoderModel {
       if (options.outputAttentions === true) result.attentions = attentions;
       return result;
     });
+  }
+
+  /**
+   * The forward pass on the real tokens only (`unpadInputs`): embeddings, linear layers, LayerNorms, GELU and
+   * dropout see [tokens, hidden]; only attention lays q, k, v out padded. Outputs are unpacked, with zeros at
+   * padded positions.
+   */
+  private forwardPacked(
+    inputs: BertInputs,
+    mask: Tensor,
+    packing: TokenPacking,
+    numLayers: number,
+    outputHiddenStates: boolean,
+  ): EncoderOutput {
+    const { inputIds, tokenTypeIds } = inputs;
+    const positions = torch
+      .arange(0, packing.seq, 1, { dtype: "int64", device: inputIds.device })
+      .expand([packing.batch, packing.seq]); // [batch, seq]
+    let hidden = this.embeddings.forward(
+      packing.pack(inputIds),
+      tokenTypeIds === undefined ? undefined : packing.pack(tokenTypeIds),
+      packing.pack(positions),
+    ); // [tokens, hidden]
+    const additiveMask = extendedAttentionMask(mask, hidden.dtype); // [batch, 1, 1, seq]
+    const hiddenStates = outputHiddenStates ? [packing.unpack(hidden)] : [];
+    for (let i = 0; i < numLayers; i++) {
+      hidden = this.encoder.layer.at(i).forward(hidden, additiveMask, null, packing).hidden; // [tokens, hidden]
+      if (outputHiddenStates) hiddenStates.push(packing.unpack(hidden));
+    }
+    const last = outputHiddenStates ? hiddenStates[hiddenStates.length - 1]! : packing.unpack(hidden); // [batch, seq, hidden]
+    const result: EncoderOutput = { lastHiddenState: last, poolerOutput: this.pooler?.forward(last) ?? null };
+    if (outputHiddenStates) result.hiddenStates = hiddenStates;
+    return result;
   }
 
   /** The encoder states and their additive mask for cross-attention, or null when none are given. */

@@ -20,6 +20,12 @@ export interface EncoderForwardOptions {
   outputAttentions?: boolean;
   /** Run only the first k layers, 0 <= k <= numLayers (default all; 0 = embeddings only); used by AdaptiveLayerLoss. */
   numLayers?: number;
+  /**
+   * Run position-wise layers on the real tokens only, skipping padding (default false). Sentence embeddings and
+   * gradients are unchanged up to float rounding; padded positions of the outputs are 0 instead of computed, and
+   * in training dropout draws its masks over fewer elements. Encoders that cannot unpad ignore it.
+   */
+  unpadInputs?: boolean;
 }
 
 /** What an encoder returns. */

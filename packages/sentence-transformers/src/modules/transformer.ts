@@ -29,6 +29,12 @@ export interface TransformerOptions {
   maxSeqLength?: number | null;
   /** Lowercase texts before tokenizing (default false; the tokenizer may lowercase on its own). */
   doLowerCase?: boolean;
+  /**
+   * Skip padding inside the encoder (`unpad_inputs` in sentence_bert_config.json, as sentence-transformers v6):
+   * true in training and inference, false never, null (default) in eval mode only (encode, evaluators), where it
+   * changes no number beyond float rounding. See `Transformer.unpadInputs`.
+   */
+  unpadInputs?: boolean | null;
 }
 
 /** Per-call options of `Transformer.forward`, overriding the module's `outputHiddenStates` / `numLayers`. */
@@ -50,8 +56,16 @@ export interface TransformerForwardOptions {
  * (`tokenEmbeddings` is then layer k's output), `null` for all. Both can also be passed per call as
  * `forward(features, { outputHiddenStates, numLayers })`.
  *
+ * Padding: tokenized batches are padded to their longest text, and `unpadInputs` decides whether the encoder
+ * skips that padding (runs its linear layers, LayerNorms, activations and dropout on the real tokens only).
+ * Sentence embeddings are the same up to float rounding either way; padded positions of `tokenEmbeddings` are 0
+ * instead of computed values, which pooling ignores. The default (null) unpads in eval mode only; `true` also
+ * unpads in training, which is faster but draws dropout masks over fewer elements, so a seeded run differs from a
+ * padded one (and from Python sentence-transformers, which on CPU always pads). sentence-transformers v6 has the
+ * same setting for flash-attention models; there null means "when flash attention is available".
+ *
  * Saved in the reference layout: the encoder's config.json + model.safetensors, the tokenizer files,
- * and sentence_bert_config.json (`max_seq_length`, `do_lower_case`).
+ * and sentence_bert_config.json (`max_seq_length`, `do_lower_case`, and `unpad_inputs` when not null).
  *
  * @example
  * const transformer = Transformer.load("models/bert-tiny");
@@ -59,7 +73,8 @@ export interface TransformerForwardOptions {
  *
  * @param autoModel the encoder (its parameters are named "auto_model.*" inside this module)
  * @param tokenizer its tokenizer
- * @param options maxSeqLength (default inferred from the config and tokenizer), doLowerCase (default false)
+ * @param options maxSeqLength (default inferred from the config and tokenizer), doLowerCase (default false),
+ *   unpadInputs (default null: unpad in eval mode only)
  */
 export class Transformer extends nn.Module {
   /** The reference saves the first module's files in the model's root folder when it is a Transformer. */
@@ -72,12 +87,15 @@ export class Transformer extends nn.Module {
   outputHiddenStates = false;
   /** Run only the first k layers (default null: all). */
   numLayers: number | null = null;
+  /** Skip padding in the encoder: true always, false never, null (default) in eval mode only. */
+  unpadInputs: boolean | null;
 
   constructor(autoModel: EncoderModel, tokenizer: Tokenizer, options: TransformerOptions = {}) {
     super();
     this.autoModel = this.registerModule("auto_model", autoModel);
     this.tokenizer = tokenizer;
     this.doLowerCase = options.doLowerCase ?? false;
+    this.unpadInputs = options.unpadInputs ?? null;
     this.maxSeqLength =
       options.maxSeqLength === undefined ? inferMaxSeqLength(autoModel, tokenizer) : options.maxSeqLength;
   }
@@ -97,6 +115,9 @@ export class Transformer extends nn.Module {
       const config = ConfigReader.fromFile(configFile, "Transformer");
       checkV6Settings(config);
       fromFile = { doLowerCase: config.boolean("do_lower_case", false) };
+      if (config.has("unpad_inputs") && config.json.unpad_inputs !== null) {
+        fromFile.unpadInputs = config.boolean("unpad_inputs", false);
+      }
       if (config.has("max_seq_length")) fromFile.maxSeqLength = config.optionalInteger("max_seq_length", { min: 1 });
     }
     const encoder = loadEncoder(folder);
@@ -108,9 +129,10 @@ export class Transformer extends nn.Module {
     return this.autoModel.hiddenSize;
   }
 
-  /** What sentence_bert_config.json holds. */
-  getConfigDict(): { max_seq_length: number | null; do_lower_case: boolean } {
-    return { max_seq_length: this.maxSeqLength, do_lower_case: this.doLowerCase };
+  /** What sentence_bert_config.json holds (`unpad_inputs` only when set, as the reference). */
+  getConfigDict(): { max_seq_length: number | null; do_lower_case: boolean; unpad_inputs?: boolean } {
+    const config = { max_seq_length: this.maxSeqLength, do_lower_case: this.doLowerCase };
+    return this.unpadInputs === null ? config : { ...config, unpad_inputs: this.unpadInputs };
   }
 
   /**
@@ -140,7 +162,7 @@ export class Transformer extends nn.Module {
           attentionMask: tensorOrUndefined(features.attentionMask),
           tokenTypeIds: tensorOrUndefined(features.tokenTypeIds),
         },
-        { outputHiddenStates, numLayers },
+        { outputHiddenStates, numLayers, unpadInputs: this.unpadInputs ?? !this.training },
       );
       const result: Features = { ...features, tokenEmbeddings: output.lastHiddenState };
       if (outputHiddenStates && output.hiddenStates !== undefined) result.allLayerEmbeddings = output.hiddenStates;
@@ -157,7 +179,8 @@ export class Transformer extends nn.Module {
   }
 
   override extraRepr(): string {
-    return `maxSeqLength=${this.maxSeqLength}, doLowerCase=${this.doLowerCase}, architecture=${this.autoModel.constructor.name}`;
+    const unpad = this.unpadInputs === null ? "" : `, unpadInputs=${this.unpadInputs}`;
+    return `maxSeqLength=${this.maxSeqLength}, doLowerCase=${this.doLowerCase}${unpad}, architecture=${this.autoModel.constructor.name}`;
   }
 }
 
