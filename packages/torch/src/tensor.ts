@@ -657,6 +657,16 @@ export class Tensor {
     return callTensor("index_select", this, dim, index);
   }
 
+  /** A copy of this tensor with the slices of `dim` at `index` replaced by those of `source`. */
+  indexCopy(dim: number, index: Tensor, source: Tensor): Tensor {
+    return callTensor("index_copy", this, dim, index, source);
+  }
+
+  /** [n, ndim] int64: the coordinates of the n non-zero elements, in row-major order. */
+  nonzero(): Tensor {
+    return callTensor("nonzero", this);
+  }
+
   gather(dim: number, index: Tensor): Tensor {
     return callTensor("gather", this, dim, index, false);
   }

@@ -170,6 +170,7 @@ describe("gradcheck: shape ops", () => {
       gradcheck((a) => a.slice(1, -2), [A()]);
       gradcheck((a) => a.select(0, 1), [A()]);
       gradcheck((a) => a.indexSelect(1, long([2, 0, 2])), [A()]);
+      gradcheck((a, b) => a.indexCopy(1, long([2, 0]), b), [A(), A().narrow(1, 0, 2)]);
       gradcheck(
         (a) =>
           a.gather(

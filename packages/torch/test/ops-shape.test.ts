@@ -170,6 +170,22 @@ describe("slicing and selecting", () => {
       assert.deepEqual(x.indexSelect(0, long([1])).toArray(), [[3, 4, 5]]);
     }));
 
+  it("indexCopy replaces rows, nonzero lists coordinates", () =>
+    tidy(() => {
+      const x = m23();
+      const rows = torch.tensor([[9, 8, 7]]);
+      assert.deepEqual(x.indexCopy(0, long([1]), rows).toArray(), [
+        [0, 1, 2],
+        [9, 8, 7],
+      ]);
+      assert.deepEqual(x.select(0, 1).toArray(), [3, 4, 5]); // out of place
+      assert.deepEqual(long([0, 3, 0, 5]).nonzero().toArray(), [[1], [3]]);
+      assert.deepEqual(m23().gt(3).nonzero().toArray(), [
+        [1, 1],
+        [1, 2],
+      ]);
+    }));
+
   it("gather: out[i][j] = x[i][index[i][j]] along dim 1", () =>
     tidy(() => {
       const x = m23();
