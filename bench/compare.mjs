@@ -6,18 +6,34 @@
 //
 //   node bench/compare.mjs [--what train_mnrl,train_cosent,encode] [--threads 1,2] [--repeats 2] [--steps 10]
 //                          [--torch2-repo /tmp/stts-torch2] [--python /tmp/stvenv/bin/python] [--attn default,eager]
-//                          [--json-out FILE] [--quick] [--data-dir DIR]
+//                          [--json-out FILE] [--quick] [--data-dir DIR] [--no-python]
+//                          [--variants "padded=--unpad-inputs off;unpadded=--unpad-inputs on"]
+//
+// --variants: several stts runs per libtorch, each "label=extra run.mjs flags" (';'-separated), run back to back
+// in that order, so their ratio comes from one run at one load; default one plain run labelled "stts".
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { benchDir, dataDir, emit, median, parseArgs, round } from "./common.mjs";
 
-const { flags, options } = parseArgs(process.argv.slice(2), ["quick"]);
+const { flags, options } = parseArgs(process.argv.slice(2), ["quick", "no-python"]);
 const whats = (options.what ?? "train_mnrl,train_cosent,encode").split(",");
 const threadList = (options.threads ?? "1,2").split(",");
 const repeats = Number(options.repeats ?? 2);
 const steps = options.steps ?? "10";
-const python = options.python ?? ["/tmp/stvenv/bin/python", "/tmp/stvenv-bench/bin/python"].find(existsSync);
+const python = flags.has("no-python")
+  ? undefined
+  : (options.python ?? ["/tmp/stvenv/bin/python", "/tmp/stvenv-bench/bin/python"].find(existsSync));
+const variants = (options.variants ?? "stts=").split(";").map((spec) => {
+  const [label, extra = ""] = spec.split("=");
+  return {
+    label: label.trim(),
+    flags: extra
+      .trim()
+      .split(/\s+/)
+      .filter((f) => f !== ""),
+  };
+});
 const attns = (options.attn ?? "default,eager").split(",");
 const jsonOut = options["json-out"];
 const env = { ...process.env, STTS_DATA_DIR: dataDir(options) };
@@ -26,13 +42,18 @@ const quick = flags.has("quick") ? ["--quick"] : [];
 /** The implementations compared: a label and the command that prints one JSON line. */
 function implementations(what, threads) {
   const common = ["--what", what, "--threads", threads, "--steps", steps, ...quick];
-  const runs = [{ label: "stts", cmd: [process.execPath, resolve(benchDir, "run.mjs"), ...common] }];
+  const runs = variants.map((v) => ({
+    label: v.label,
+    cmd: [process.execPath, resolve(benchDir, "run.mjs"), ...common, ...v.flags],
+  }));
   if (options["torch2-repo"] !== undefined) {
     const repo = resolve(options["torch2-repo"]);
-    runs.push({
-      label: "stts@torch2",
-      cmd: [process.execPath, resolve(benchDir, "run.mjs"), ...common, "--repo", repo],
-    });
+    for (const v of variants) {
+      runs.push({
+        label: `${v.label}@torch2`,
+        cmd: [process.execPath, resolve(benchDir, "run.mjs"), ...common, ...v.flags, "--repo", repo],
+      });
+    }
   }
   if (python !== undefined) {
     for (const attn of attns) {
