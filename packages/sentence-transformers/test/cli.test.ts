@@ -430,6 +430,19 @@ describe("stts train", () => {
         "(use the dataset's 'select' and 'rename' to fit the loss)\n",
     );
 
+    const unpad = await train("unpad", { ...base(), unpadInputs: "yes" });
+    assert.equal(unpad.err, `error: ${unpad.file}: unpadInputs: expected true or false, got "yes"\n`);
+    const unpadStatic = await train("unpad-static", {
+      ...base(),
+      model: undefined,
+      static: { tokenizer: tinyBertDir, embeddingDim: 8 },
+      unpadInputs: true,
+    });
+    assert.equal(
+      unpadStatic.err,
+      `error: ${unpadStatic.file}: unpadInputs: a static embedding model has no padding to skip (only Transformer models)\n`,
+    );
+
     const invalid = path.join(dir, "invalid.yaml");
     fs.writeFileSync(invalid, "model: [unclosed\n");
     const yaml = await run(["train", invalid]);
@@ -529,5 +542,19 @@ describe("stts train", () => {
     assert.ok(card.includes("* Size: 6 training samples") && card.includes("* Size: 3 evaluation samples"));
     assert.ok(card.includes("- `learningRate`: 0.001"));
     assert.ok(card.includes("### Training Logs\n| Epoch | Step | Training Loss |"));
+  });
+
+  it("unpadInputs: true trains with the Transformer skipping padding, and is saved with the model", async () => {
+    const result = await train("unpad-train", {
+      ...base(),
+      unpadInputs: true,
+      args: { maxSteps: 1, perDeviceTrainBatchSize: 3, saveStrategy: "no" },
+      output: "unpad-out",
+    });
+    assert.equal(result.code, 0, result.err);
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, "unpad-out", "sentence_bert_config.json"), "utf8")) as {
+      unpad_inputs?: boolean;
+    };
+    assert.equal(saved.unpad_inputs, true);
   });
 });

@@ -94,6 +94,8 @@ export interface TrainConfig {
   /** The file, as given (prefix of error messages). */
   source: string;
   model: ModelSpec;
+  /** Sets the Transformer module's unpadInputs (null: leave the model's own setting). */
+  unpadInputs: boolean | null;
   datasets: Record<string, DatasetSpec>;
   evalDatasets: Record<string, DatasetSpec>;
   /** One loss for every dataset, or one per dataset name. */
@@ -277,6 +279,7 @@ const TOP_LEVEL_KEYS = [
   "model",
   "architecture",
   "static",
+  "unpadInputs",
   "datasets",
   "evalDatasets",
   "loss",
@@ -299,6 +302,10 @@ export function parseTrainConfig(value: unknown, source: string, baseDir: string
   root.keys(TOP_LEVEL_KEYS);
 
   const model = parseModel(root);
+  const unpadInputs = root.has("unpadInputs") ? root.child("unpadInputs").boolean() : null;
+  if (unpadInputs !== null && model.kind === "static") {
+    root.child("unpadInputs").fail("a static embedding model has no padding to skip (only Transformer models)");
+  }
   const datasets = root.child("datasets").record((node) => parseDataset(node), { nonEmpty: true });
   const evalDatasets = root.has("evalDatasets") ? root.child("evalDatasets").record((node) => parseDataset(node)) : {};
 
@@ -335,6 +342,7 @@ export function parseTrainConfig(value: unknown, source: string, baseDir: string
   return {
     source,
     model,
+    unpadInputs,
     datasets,
     evalDatasets,
     loss,

@@ -79,6 +79,7 @@ export async function buildTraining(
   const modelKey = config.model.kind === "pretrained" ? "model" : config.model.kind;
   const model = await atAsync(`${config.source}: ${modelKey}`, () => buildModel(config.model, config.args.seed, log));
   owned.push(model);
+  if (config.unpadInputs !== null) setUnpadInputs(model, config.unpadInputs, config.source);
   try {
     const guides = new Map<string, SentenceTransformer>();
     const context: LossContext = { model, guides, owned, log, source: config.source };
@@ -196,6 +197,15 @@ async function buildModel(spec: ModelSpec, seed: number, log: (line: string) => 
   );
   const pooling = new Pooling(encoder.hiddenSize, { poolingMode: spec.pooling as PoolingMode });
   return new SentenceTransformer([transformer, pooling]);
+}
+
+/** The config's `unpadInputs` on every Transformer module of the model (an error when it has none). */
+function setUnpadInputs(model: SentenceTransformer, value: boolean, source: string): void {
+  const transformers = model.moduleList.filter((module): module is Transformer => module instanceof Transformer);
+  if (transformers.length === 0) {
+    throw new ConfigError(`${source}: unpadInputs: the model has no Transformer module, so no padding to skip`);
+  }
+  for (const transformer of transformers) transformer.unpadInputs = value;
 }
 
 // ---- data -----------------------------------------------------------------------------------------
@@ -405,6 +415,8 @@ export function registerTrainCommand(program: Command, io: CliIo): void {
 Config keys (paths are relative to the config file):
   model: <folder or Hub id>            | architecture: {type: bert, config: {...}, tokenizer: <folder>, maxSeqLength?, pooling?}
                                        | static: {tokenizer: <folder>, embeddingDim: <n>}
+  unpadInputs: true|false              (optional: the Transformer skips padding in training too; faster, saved
+                                        with the model as unpad_inputs; default: only at inference)
   datasets: {<name>: {path: <.jsonl|.csv|.tsv>, delimiter?, columns?, header?, numericColumns?, ignoreExtraFields?,
                       select?: [columns], rename?: {old: new}, limit?, id?: <Hub dataset id>}}
   evalDatasets: {<name>: {...}}        (optional: the eval loss)
