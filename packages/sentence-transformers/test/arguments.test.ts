@@ -46,4 +46,23 @@ describe("resolveTrainingArguments", () => {
     assert.equal(args.greaterIsBetter, false);
     assert.equal(args.evalSteps, 10);
   });
+
+  it("reads groupByLength as a boolean, off by default, and refuses it with group_by_label", () => {
+    assert.equal(resolveTrainingArguments({}).groupByLength, false);
+    const args = resolveTrainingArguments({ groupByLength: true, batchSampler: "no_duplicates" });
+    assert.equal(args.groupByLength, true);
+    // config files use the camelCase keys, as for every argument; the reference's name gets a hint
+    assert.throws(
+      () => resolveTrainingArguments({ group_by_length: true }),
+      /unknown argument 'group_by_length'; did you mean 'groupByLength'\?/,
+    );
+    assert.throws(
+      () => resolveTrainingArguments({ groupByLength: "yes" }),
+      /'groupByLength' must be a boolean, got "yes"/,
+    );
+    assert.throws(
+      () => resolveTrainingArguments({ groupByLength: true, batchSampler: "group_by_label" }, "config.yaml: args"),
+      /config\.yaml: args: groupByLength cannot be combined with batchSampler "group_by_label"/,
+    );
+  });
 });

@@ -36,6 +36,13 @@ export interface TrainingArguments {
   greaterIsBetter: boolean | null;
   loggingSteps: number;
   batchSampler: BatchSamplerName;
+  /**
+   * Put rows of similar token length in the same training batches, so they need less padding (as
+   * transformers' group_by_length): the shuffled rows are cut into megabatches of up to 50 batches, each
+   * sorted longest first. Off by default (batches as the reference's); works with batchSampler
+   * "batch_sampler" and "no_duplicates", not "group_by_label". See groupByLength in samplers.ts.
+   */
+  groupByLength: boolean;
   multiDatasetBatchSampler: MultiDatasetBatchSamplerName;
   /** A prompt for every input column, per column name, or per dataset name then column. */
   prompts: string | Record<string, string> | Record<string, Record<string, string>> | null;
@@ -73,6 +80,7 @@ export const DEFAULT_TRAINING_ARGUMENTS: Readonly<TrainingArguments> = Object.fr
   greaterIsBetter: null,
   loggingSteps: 500,
   batchSampler: "batch_sampler",
+  groupByLength: false,
   multiDatasetBatchSampler: "proportional",
   prompts: null,
   learningRateMapping: {},
@@ -150,6 +158,7 @@ const CHECKS: Record<keyof TrainingArguments, Check> = {
   greaterIsBetter: nullable(boolean),
   loggingSteps: positiveInt,
   batchSampler: oneOf("batch_sampler", "no_duplicates", "group_by_label"),
+  groupByLength: boolean,
   multiDatasetBatchSampler: oneOf("proportional", "round_robin"),
   prompts,
   learningRateMapping,
@@ -231,6 +240,12 @@ export function resolveTrainingArguments(
         `${source}: loadBestModelAtEnd needs saveStrategy to match evalStrategy (got "${args.saveStrategy}" and "${args.evalStrategy}")`,
       );
     }
+  }
+  if (args.groupByLength && args.batchSampler === "group_by_label") {
+    throw new TrainingArgumentsError(
+      `${source}: groupByLength cannot be combined with batchSampler "group_by_label" (its batches are built from ` +
+        'label pairs); use batchSampler "batch_sampler" or "no_duplicates", or set groupByLength to false',
+    );
   }
   if (args.greaterIsBetter === null && args.metricForBestModel !== null) {
     args.greaterIsBetter = !/loss$/.test(args.metricForBestModel);
