@@ -4,7 +4,7 @@
 //
 //   npm run bench -- [--what train_mnrl|train_cosent|encode|cached_memory|engine|all] [--threads N[,M]]
 //                    [--steps N] [--json-out FILE] [--quick] [--profile] [--data-dir DIR] [--repo DIR]
-//                    [--unpad-inputs auto|on|off]
+//                    [--unpad-inputs auto|on|off] [--group-by-length]
 //
 // Every (measurement, thread count) runs in a fresh child process, so peak_rss_mb (VmHWM) is its own.
 // Lines: {"what", "threads", "median_s", "per_s", "tokens_per_s", "peak_rss_mb", "libtorch", ...details}
@@ -19,6 +19,9 @@
 //   engine: bench/engine.mjs's lines, unchanged.
 // --unpad-inputs: the Transformer module's unpadInputs (auto = its default null: unpadded in eval mode, so for
 //   encode, padded in training; on = unpadded in training too; off = always padded).
+// --group-by-length (train_*): the rows in file order grouped by token length (the library's groupByLength, as
+//   the trainer's groupByLength argument does), and the measured batches spread evenly over that epoch (the
+//   grouped order is longest first within each megabatch); compare tokens_per_s, not median_s, with a plain run.
 // --profile adds, for train_*, the native (N-API) calls per step by kind and the ATen ops called from JS
 // (counts and time) per phase; it slows the step down by the counting itself.
 import { spawnSync } from "node:child_process";
@@ -44,7 +47,7 @@ import {
 } from "./common.mjs";
 
 const WHATS = ["train_mnrl", "train_cosent", "encode", "cached_memory"];
-const { flags, options } = parseArgs(process.argv.slice(2), ["quick", "profile", "child"]);
+const { flags, options } = parseArgs(process.argv.slice(2), ["quick", "profile", "child", "group-by-length"]);
 const UNPAD = { auto: null, on: true, off: false };
 const unpadSetting = options["unpad-inputs"] ?? "auto";
 if (!(unpadSetting in UNPAD)) throw new Error(`bench: --unpad-inputs must be auto, on or off, got '${unpadSetting}'`);
@@ -92,6 +95,7 @@ function runInChild(w, threads) {
     if (options.steps !== undefined) args.push("--steps", options.steps);
     if (options.repo !== undefined) args.push("--repo", options.repo);
     if (options["unpad-inputs"] !== undefined) args.push("--unpad-inputs", options["unpad-inputs"]);
+    if (flags.has("group-by-length")) args.push("--group-by-length");
   }
   const r = spawnSync(process.execPath, [script, ...args], { env, encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
   for (const line of r.stdout.split("\n")) {
@@ -149,6 +153,7 @@ const common = () => ({
   repo,
   omp_wait_policy: process.env.OMP_WAIT_POLICY ?? null,
   unpad_inputs: unpadSetting,
+  ...(flags.has("group-by-length") ? { group_by_length: true } : {}),
 });
 
 /** A freshly initialised MiniLM-L6-sized BERT + mean pooling (seeded), with the BERT uncased tokenizer. */
@@ -225,6 +230,28 @@ function benchTrain(w) {
     loss = new stts.CoSENTLoss(model);
   }
   const optimizer = new torch.optim.AdamW(model.parameters(), { lr: 2e-5 });
+  let batchOf = (i) => batchAt(rows, i, batchSize);
+  if (flags.has("group-by-length")) {
+    const tokenCounts = (c) =>
+      torch.scope(() =>
+        model
+          .tokenize(rows.map((row) => row.columns[c]))
+          .attentionMask.sum(1)
+          .toArray(),
+      );
+    const lengths = stts.rowLengthKey([tokenCounts(0), tokenCounts(1)]);
+    const grouped = stts.groupByLength(
+      rows.map((_, i) => i),
+      lengths,
+      batchSize,
+    );
+    const numBatches = Math.floor(grouped.length / batchSize);
+    const stride = Math.max(1, Math.floor(numBatches / (warmup + steps)));
+    batchOf = (i) => {
+      const start = ((i * stride) % numBatches) * batchSize;
+      return grouped.slice(start, start + batchSize).map((k) => rows[k]);
+    };
+  }
 
   const PHASES = ["tokenize", "forward", "loss", "backward", "optimizer"];
   /** One optimizer step on `batch`, the time of each phase in `times`. */
@@ -267,7 +294,7 @@ function benchTrain(w) {
     if (i === warmup && profile !== null) profile.reset();
     const times = {};
     const t0 = now();
-    const { tokens, padded, lossValue } = trainStep(batchAt(rows, i, batchSize), times);
+    const { tokens, padded, lossValue } = trainStep(batchOf(i), times);
     const total = seconds(t0);
     if (i >= warmup) records.push({ total, tokens, padded, lossValue, times });
   }

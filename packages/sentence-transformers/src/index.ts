@@ -197,6 +197,9 @@ export {
   GroupByLabelBatchSampler,
   createBatchSampler,
   interleaveBatches,
+  groupByLength,
+  rowLengthKey,
+  characterLengths,
   SeededRandom,
   type BatchSampler,
 } from "./training/samplers.js";
