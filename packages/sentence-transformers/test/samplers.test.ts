@@ -67,6 +67,36 @@ describe("NoDuplicatesBatchSampler", () => {
       Array.from({ length: 12 }, (_, i) => i),
     );
   });
+
+  it("forms the batches of sentence-transformers' algorithm: remaining rows in order, duplicates skipped", () => {
+    // The reference: for each batch, scan all remaining rows in order; a row that shares a text is left for later.
+    const reference = (order: number[], texts: string[][], batchSize: number) => {
+      const out: number[][] = [];
+      let remaining = order;
+      while (remaining.length > 0) {
+        const seen = new Set<string>();
+        const batch: number[] = [];
+        for (const index of remaining) {
+          if (batch.length < batchSize && texts.every((column) => !seen.has(column[index]!))) {
+            batch.push(index);
+            for (const column of texts) seen.add(column[index]!);
+          }
+        }
+        out.push(batch);
+        remaining = remaining.filter((index) => !batch.includes(index));
+      }
+      return out;
+    };
+    // many repeated anchors (a0..a9) and some repeated positives: rows get deferred across several batches
+    const random = new SeededRandom(5);
+    const rows = Array.from({ length: 300 }, () => ({ anchor: `a${random.int(10)}`, positive: `p${random.int(150)}` }));
+    const data = Dataset.fromRecords(rows, "repeats");
+    const texts = [rows.map((r) => r.anchor), rows.map((r) => r.positive)];
+    const batches = new NoDuplicatesBatchSampler(data, { batchSize: 8, seed: 9 }).batches(0);
+    const order = new DefaultBatchSampler(data, { batchSize: 1, seed: 9 }).batches(0).flat(); // the same shuffle
+    assert.deepEqual(batches, reference(order, texts, 8));
+    assert.ok(batches.length > 300 / 8 + 3, `only ${batches.length} batches: too few rows were deferred`);
+  });
 });
 
 describe("GroupByLabelBatchSampler", () => {

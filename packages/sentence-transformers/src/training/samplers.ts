@@ -181,26 +181,36 @@ export class NoDuplicatesBatchSampler implements BatchSampler {
     checkOptions("NoDuplicatesBatchSampler", dataset, options);
   }
 
+  /**
+   * Each batch takes the remaining rows in order, skipping those that share a text with the batch. The rows
+   * skipped so far (`deferred`, all before `cursor` in the order) are tried first, then the order from
+   * `cursor` until the batch is full: linear in the rows, plus the deferred rows per batch.
+   */
   batches(epoch: number): number[][] {
     const texts = this.dataset.inputColumns.map((column) => this.dataset.column(column));
-    let remaining = epochOrder(this.dataset, this.options, epoch);
+    const order = epochOrder(this.dataset, this.options, epoch);
+    const { batchSize } = this.options;
     const out: number[][] = [];
-    while (remaining.length > 0) {
+    let deferred: number[] = [];
+    let cursor = 0;
+    while (deferred.length > 0 || cursor < order.length) {
       const seen = new Set<DatasetValue>();
       const batch: number[] = [];
       const skipped: number[] = [];
-      for (const index of remaining) {
+      const offer = (index: number) => {
         const values = texts.map((column) => column[index]!);
-        if (batch.length < this.options.batchSize && values.every((v) => !seen.has(v))) {
+        if (batch.length < batchSize && values.every((v) => !seen.has(v))) {
           batch.push(index);
           for (const v of values) seen.add(v);
         } else {
           skipped.push(index);
         }
-      }
-      if (batch.length < this.options.batchSize && (this.options.dropLast ?? false)) break;
+      };
+      for (const index of deferred) offer(index);
+      while (batch.length < batchSize && cursor < order.length) offer(order[cursor++]!);
+      if (batch.length < batchSize && (this.options.dropLast ?? false)) break;
       out.push(batch);
-      remaining = skipped;
+      deferred = skipped;
     }
     return out;
   }
