@@ -119,7 +119,8 @@ export class AdamW extends Optimizer<AdamWOptions, AdamWParamState> {
               max.copy_(max.maximum(expAvgSq));
               second = max;
             }
-            const denom = second.sqrt().div(biasCorrection2Sqrt).add_(eps);
+            // (sqrt(v) / sqrt(bc2)).add_(eps) as PyTorch, dividing the fresh sqrt in place (one temporary, not two)
+            const denom = second.sqrt().div_(biasCorrection2Sqrt).add_(eps);
             param.addcdiv_(expAvg, denom, -stepSize);
           });
         }
