@@ -271,7 +271,7 @@ describe("AdamW", () => {
     assert.deepEqual(values(entry.expAvg as Tensor), ORACLE.adamwState[1]);
     assert.deepEqual(values(entry.expAvgSq as Tensor), ORACLE.adamwState[2]);
     assert.deepEqual(dict.paramGroups, [
-      { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, amsgrad: false, params: [0, 1] },
+      { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, amsgrad: false, fused: false, params: [0, 1] },
     ]);
     release(opt, ps);
   });
@@ -285,13 +285,14 @@ describe("AdamW", () => {
     );
     assert.throws(() => new AdamW(ps, { eps: Number.NaN }), /AdamW: eps must be a finite number >= 0, got NaN/);
     assert.throws(() => new AdamW(ps, { weightDecay: -0.1 }), /AdamW: weightDecay must be/);
+    assert.throws(() => new AdamW(ps, { fused: 1 as unknown as boolean }), /AdamW: fused must be a boolean, got 1/);
     assert.throws(
       () => new AdamW(ps, { betas: [0.9] as unknown as [number, number] }),
       /AdamW: betas must be a pair \[beta1, beta2\], got \[0\.9\]/,
     );
     assert.throws(
       () => new AdamW(ps, { weight_decay: 0.1 } as unknown as { lr: number }),
-      /AdamW: unknown option 'weight_decay' \(options: lr, betas, eps, weightDecay, amsgrad\)/,
+      /AdamW: unknown option 'weight_decay' \(options: lr, betas, eps, weightDecay, amsgrad, fused\)/,
     );
     assert.throws(
       () => new AdamW([{ params: [ps[0]!], lr: -0.5 }]),
@@ -310,6 +311,179 @@ describe("AdamW", () => {
     ints.dispose();
     release(null, ps);
   });
+});
+
+/*
+Oracle values for fused: true: Python torch 2.13.0 (CPU), torch.optim.AdamW(..., fused=True), with gvals, P1, P2
+and run() as in the oracle above (these 6- and 2-element tensors take the kernel's scalar loop):
+R["adamwFused"] = run(lambda ps: torch.optim.AdamW(ps, lr=0.1, fused=True))
+R["adamwFusedFloat32"] = run(lambda ps: torch.optim.AdamW(ps, lr=0.1, fused=True), dtype=torch.float32)
+R["adamwFusedGroupsAmsgrad"] = run(lambda ps: torch.optim.AdamW([{"params": [ps[0]], "weight_decay": 0.1},
+    {"params": [ps[1]], "lr": 0.05, "weight_decay": 0.0}], lr=0.1, betas=(0.8, 0.99), eps=1e-6, amsgrad=True,
+    fused=True), skip={(1, 3)})
+*/
+const FUSED_ORACLE = {
+  adamwFused: [
+    [
+      0.6052345828685219, -1.3568461295565484, 1.7912956225177943, 0.34516402726074163, -0.12617769085893868,
+      -0.6839100846153643,
+    ],
+    [0.25082173936898366, -0.11916619982911039],
+  ],
+  adamwFusedFloat32: [
+    [
+      0.6052345633506775, -1.3568462133407593, 1.7912956476211548, 0.34516406059265137, -0.12617769837379456,
+      -0.6839101910591125,
+    ],
+    [0.2508217990398407, -0.11916621029376984],
+  ],
+  adamwFusedGroupsAmsgrad: [
+    [
+      0.5727510395668056, -1.280383563542054, 1.7204183323882016, 0.32787463856426735, -0.11984811645209884,
+      -0.6423905189724968,
+    ],
+    [0.362941851688314, -0.2817770988898407],
+  ],
+} as const;
+
+describe("AdamW fused", () => {
+  const hasFused = torch.hasOp("_fused_adamw_");
+  const needsFused = hasFused ? false : `this libtorch (${torch.buildInfo().version}) has no aten::_fused_adamw_`;
+
+  it(
+    "matches PyTorch's fused=True bit for bit (float64, float32, groups with amsgrad and a missing grad)",
+    {
+      skip: needsFused,
+    },
+    () => {
+      assertBitEqual(
+        run((ps) => new AdamW(ps, { lr: 0.1, fused: true })),
+        FUSED_ORACLE.adamwFused,
+        "fused AdamW",
+      );
+      assertBitEqual(
+        run((ps) => new AdamW(ps, { lr: 0.1, fused: true }), "float32"),
+        FUSED_ORACLE.adamwFusedFloat32,
+        "fused AdamW float32",
+      );
+      const groups = run(
+        (ps) =>
+          new AdamW(
+            [
+              { params: [ps[0]!], weightDecay: 0.1 },
+              { params: [ps[1]!], lr: 0.05, weightDecay: 0 },
+            ],
+            { lr: 0.1, betas: [0.8, 0.99], eps: 1e-6, amsgrad: true, fused: true },
+          ),
+        "float64",
+        new Set(["1,3"]),
+      );
+      assertBitEqual(groups, FUSED_ORACLE.adamwFusedGroupsAmsgrad, "fused AdamW groups, amsgrad");
+    },
+  );
+
+  it(
+    "agrees with the single-tensor path to 1e-6 in float32 over 5 steps with weight decay",
+    { skip: needsFused },
+    () => {
+      // 3000 elements take the kernel's vector loop; 7 its scalar tail
+      const shapes = [[3, 1000], [7]];
+      const make = () => {
+        torch.manualSeed(0);
+        return shapes.map((s) => torch.keep(torch.randn(s).requiresGrad_(true)));
+      };
+      const [plain, fused] = [make(), make()];
+      const options = { lr: 0.01, weightDecay: 0.1, betas: [0.9, 0.99] as [number, number] };
+      const plainOpt = new AdamW(plain, options);
+      const fusedOpt = new AdamW(fused, { ...options, fused: true });
+      for (let k = 0; k < 5; k++) {
+        torch.scope(() => {
+          torch.manualSeed(100 + k);
+          shapes.forEach((s, i) => {
+            const g = torch.randn(s);
+            plain[i]!.grad = g;
+            fused[i]!.grad = g;
+          });
+        });
+        plainOpt.step();
+        fusedOpt.step();
+      }
+      // |fused - plain| <= 1e-6 + 1e-6 |plain|: a few float32 ulps of the update
+      plain.forEach((p, i) => assertClose(values(fused[i]!), values(p), 1e-6, 1e-6, `parameter ${i}`));
+      assert.equal(fusedOpt.state.get(fused[0]!)?.step, 5);
+      release(plainOpt, plain);
+      release(fusedOpt, fused);
+    },
+  );
+
+  it(
+    "keeps the single-tensor state layout: state dicts move between fused and unfused optimizers",
+    {
+      skip: needsFused,
+    },
+    () => {
+      const ps = makeParams("float32");
+      const fused = new AdamW(ps, { lr: 0.1, fused: true });
+      runSteps(fused, ps, 1, 3);
+      const dict = fused.stateDict();
+      assert.deepEqual(Object.keys(dict.state.get(0)!).sort(), ["expAvg", "expAvgSq", "step"]);
+      assert.equal(dict.state.get(0)!.step, 3);
+      const copies = copyParams(ps);
+      const plain = new AdamW(copies, { lr: 0.1 });
+      plain.loadStateDict(dict);
+      assert.equal(plain.paramGroups[0]!.fused, true, "the group option travels with the state dict");
+      plain.paramGroups[0]!.fused = false;
+      runSteps(fused, ps, 4, 5);
+      runSteps(plain, copies, 4, 5);
+      copies.forEach((p, i) => assertClose(values(p), values(ps[i]!), 1e-6, 1e-6, `parameter ${i}`));
+      assertClose(
+        run((qs) => new AdamW(qs, { lr: 0.1 }), "float32"),
+        ps.map(values),
+        1e-6,
+        1e-6,
+      );
+      release(fused, ps);
+      release(plain, copies);
+    },
+  );
+
+  it("updates a non-contiguous parameter through the single-tensor path", { skip: needsFused }, () => {
+    const make = () => torch.scope(() => torch.keep(torch.tensor(P1).t().detach().requiresGrad_(true))); // [3, 2], strides [1, 3]
+    const [a, b] = [make(), make()];
+    const plainOpt = new AdamW([a], { lr: 0.1 });
+    const fusedOpt = new AdamW([b], { lr: 0.1, fused: true });
+    for (let k = 1; k <= 3; k++) {
+      torch.scope(() => {
+        const g = torch.tensor(gvals(6, k, 0)).reshape([3, 2]);
+        a.grad = g;
+        b.grad = g;
+      });
+      plainOpt.step();
+      fusedOpt.step();
+    }
+    assert.deepEqual(values(b), values(a));
+    release(plainOpt, [a]);
+    release(fusedOpt, [b]);
+  });
+
+  it(
+    "refuses fused: true on a libtorch without aten::_fused_adamw_, naming the op and the version",
+    {
+      skip: hasFused ? "this libtorch has aten::_fused_adamw_" : false,
+    },
+    () => {
+      const ps = makeParams();
+      const version = torch.buildInfo().version.replace(/\./g, "\\.");
+      assert.throws(
+        () => new AdamW(ps, { fused: true }),
+        new RegExp(
+          `AdamW: fused: true needs aten::_fused_adamw_ with its CPU kernel \\(libtorch 2\\.4 or newer\\), which this libtorch ${version} lacks`,
+        ),
+      );
+      assert.throws(() => new AdamW([{ params: ps, fused: true }]), /AdamW: parameter group 0: fused: true needs/);
+      release(null, ps);
+    },
+  );
 });
 
 describe("SGD", () => {
@@ -453,7 +627,9 @@ describe("state dicts", () => {
       format: "stts-optimizer-state",
       version: 1,
       state: { "1": { step: 2 } },
-      paramGroups: [{ lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, amsgrad: false, params: [0, 1] }],
+      paramGroups: [
+        { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, amsgrad: false, fused: false, params: [0, 1] },
+      ],
     });
     assert.throws(
       () => optimizerStateFromTensors({ "state.1.expAvg": tensors["state.1.expAvg"]!, bogus: ps[0]! }, meta),
