@@ -8,6 +8,10 @@ import { Module } from "./module.js";
  * (torch.nn.Dropout), drawing from the default generator; in eval mode (`module.eval()`) it
  * returns its input unchanged (as a new handle to the same tensor).
  *
+ * On CPU builds whose Bernoulli kernel is serial (libtorch 1.13 without MKL, 2.7+), the mask is
+ * drawn as `uniform_() < 1 - p`, about twice as fast: reproducible under `torch.manualSeed`, but
+ * not the same mask as PyTorch's for the same seed (see `functional.dropout`).
+ *
  * @param p probability of zeroing an element, in [0, 1] (default 0.5)
  *
  * @example

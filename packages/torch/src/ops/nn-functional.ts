@@ -1,7 +1,9 @@
 // The functional layer (torch.nn.functional): layers, activations and losses as functions.
 import { Tensor, reductionCode, type Reduction } from "../tensor.js";
 import { scope } from "../scope.js";
-import { callTensor, hasOp } from "./dispatch.js";
+import { buildInfo } from "../runtime.js";
+import { emptyLike } from "./creation.js";
+import { callInPlace, callTensor, hasOp } from "./dispatch.js";
 
 /** x @ weight^T + bias; weight is [out, in]. */
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
@@ -32,10 +34,53 @@ export function embedding(indices: Tensor, weight: Tensor, paddingIdx: number | 
   return callTensor("embedding", weight, indices, padding, false, false);
 }
 
-/** Zeroes elements with probability p and scales the rest by 1/(1-p), only when `training`. */
+/**
+ * Zeroes elements with probability p and scales the rest by 1/(1-p), only when `training`
+ * (E[out] = input; the gradient is the mask / (1-p)). The mask comes from libtorch's default
+ * generator, so `manualSeed` and `getRngState`/`setRngState` reproduce it.
+ *
+ * On CPU, where libtorch draws `bernoulli_(1-p)` with its serial kernel (see
+ * `cpuBernoulliIsSerial`), the mask is `uniform_() < 1-p` instead: one 32-bit draw per element
+ * instead of a 64-bit draw and a double Bernoulli, about 2x faster for the op on libtorch 1.13
+ * (Debian, no MKL) and 2.13. The kept values are the same (x * (1 / (1-p))), but the masks are
+ * not bit-identical to PyTorch's `F.dropout` for the same seed there; elsewhere (CUDA, MKL
+ * builds before 2.7) this calls aten::dropout, PyTorch's own.
+ */
 export function dropout(input: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
-  return callTensor("dropout", input, p, training);
+  // p = 0, p = 1 and eval mode keep aten's answers (input itself; zeros), as do non-float inputs
+  const uniformMask =
+    training && p > 0 && p < 1 && input.isFloatingPoint && input.device === "cpu" && cpuBernoulliIsSerial();
+  if (!uniformMask) return callTensor("dropout", input, p, training);
+  return scope(() => {
+    const keepProbability = 1 - p;
+    // float32 noise for half/bfloat16: their uniform_ has 2^11 or 2^8 levels, which would bias the keep rate
+    const noiseDtype = input.dtype === "float64" ? "float64" : "float32";
+    let noise = emptyLike(input, { dtype: noiseDtype }).uniform_(); // [0, 1)
+    callInPlace("lt_.Scalar", noise, keepProbability); // 1 with probability 1-p, else 0
+    if (noiseDtype !== input.dtype) noise = noise.to(input.dtype);
+    // as aten's CPU dropout: noise.div_(1-p), then input * noise
+    return input.mul(noise.div_(keepProbability));
+  });
+}
+
+let serialBernoulli: boolean | undefined;
+
+/**
+ * Whether this libtorch's CPU `bernoulli_(p)` is the serial per-element kernel (an mt19937
+ * 64-bit draw and a double comparison per element): builds without MKL (Debian's 1.13), and
+ * MKL builds from 2.7 on, where PyTorch disabled its MKL Bernoulli (pytorch/pytorch#146174,
+ * January 2025; measured on 2.13). MKL builds before that draw it with MKL in parallel on Intel
+ * CPUs, and keep aten::dropout.
+ */
+function cpuBernoulliIsSerial(): boolean {
+  if (serialBernoulli === undefined) {
+    const { version, config } = buildInfo();
+    const mkl = /USE_MKL=ON|Math Kernel Library/.test(config);
+    const [major = 0, minor = 0] = version.split(".").map(Number);
+    serialBernoulli = !mkl || major > 2 || (major === 2 && minor >= 7);
+  }
+  return serialBernoulli;
 }
 
 /** GELU, exact ("none", the erf form) or the "tanh" approximation. */
