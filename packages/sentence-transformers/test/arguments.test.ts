@@ -1,7 +1,8 @@
 // Training arguments: defaults, validation, and errors that name the key.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_TRAINING_ARGUMENTS, resolveTrainingArguments } from "../src/training/arguments.js";
+import * as torch from "@stts/torch";
+import { DEFAULT_TRAINING_ARGUMENTS, defaultOptim, resolveTrainingArguments } from "../src/training/arguments.js";
 
 describe("resolveTrainingArguments", () => {
   it("fills the reference's defaults", () => {
@@ -64,5 +65,25 @@ describe("resolveTrainingArguments", () => {
       () => resolveTrainingArguments({ groupByLength: true, batchSampler: "group_by_label" }, "config.yaml: args"),
       /config\.yaml: args: groupByLength cannot be combined with batchSampler "group_by_label"/,
     );
+  });
+
+  it("defaults optim as transformers does for the libtorch's version, and checks the fused kernel exists", () => {
+    const version = torch.buildInfo().version;
+    const [major, minor] = version.split(".").map(Number) as [number, number];
+    const newer = major > 2 || (major === 2 && minor >= 8);
+    assert.equal(defaultOptim(), newer ? "adamw_torch_fused" : "adamw_torch");
+    assert.equal(resolveTrainingArguments({}).optim, defaultOptim());
+    assert.equal(resolveTrainingArguments({ optim: "adamw_torch" }).optim, "adamw_torch");
+    assert.throws(() => resolveTrainingArguments({ optim: "adamw" }), /'optim' must be one of/);
+    if (torch.optim.AdamW.fusedAvailable()) {
+      assert.equal(resolveTrainingArguments({ optim: "adamw_torch_fused" }).optim, "adamw_torch_fused");
+    } else {
+      assert.throws(
+        () => resolveTrainingArguments({ optim: "adamw_torch_fused" }, "config.yaml: args"),
+        new RegExp(
+          `config\\.yaml: args: optim "adamw_torch_fused" needs .*this libtorch is ${version.replace(/\./g, "\\.")}`,
+        ),
+      );
+    }
   });
 });

@@ -1,11 +1,23 @@
 // Training arguments: the reference's SentenceTransformerTrainingArguments in camelCase, with
 // their defaults, validated so that a typo or a wrong type stops before training starts.
+import * as torch from "@stts/torch";
 
 export type IntervalStrategy = "no" | "steps" | "epoch";
 export type SchedulerType =
   "constant" | "constant_with_warmup" | "linear" | "cosine" | "cosine_with_restarts" | "polynomial";
 export type BatchSamplerName = "batch_sampler" | "no_duplicates" | "group_by_label";
 export type MultiDatasetBatchSamplerName = "proportional" | "round_robin";
+/** transformers' names of the optimizers the trainer has: AdamW, op by op or with libtorch's fused kernel. */
+export type OptimizerName = "adamw_torch" | "adamw_torch_fused";
+
+/**
+ * transformers' default `optim`: "adamw_torch_fused" with torch 2.8 or newer, else "adamw_torch"; here the
+ * version of the libtorch stts runs on (Debian's 1.13: "adamw_torch").
+ */
+export function defaultOptim(): OptimizerName {
+  const [major = 0, minor = 0] = torch.buildInfo().version.split(".").map(Number);
+  return major > 2 || (major === 2 && minor >= 8) ? "adamw_torch_fused" : "adamw_torch";
+}
 
 export interface TrainingArguments {
   outputDir: string;
@@ -19,6 +31,11 @@ export interface TrainingArguments {
   adamBeta1: number;
   adamBeta2: number;
   adamEpsilon: number;
+  /**
+   * "adamw_torch" (AdamW op by op, as torch.optim.AdamW's single-tensor path) or "adamw_torch_fused" (libtorch's
+   * fused kernel, 2.4+: one pass over each parameter, rounded slightly differently). Default: see defaultOptim.
+   */
+  optim: OptimizerName;
   warmupRatio: number;
   /** Overrides warmupRatio when > 0. */
   warmupSteps: number;
@@ -64,6 +81,7 @@ export const DEFAULT_TRAINING_ARGUMENTS: Readonly<TrainingArguments> = Object.fr
   adamBeta1: 0.9,
   adamBeta2: 0.999,
   adamEpsilon: 1e-8,
+  optim: defaultOptim(),
   warmupRatio: 0,
   warmupSteps: 0,
   lrSchedulerType: "linear",
@@ -142,6 +160,7 @@ const CHECKS: Record<keyof TrainingArguments, Check> = {
   adamBeta1: fraction,
   adamBeta2: fraction,
   adamEpsilon: nonNegativeNumber,
+  optim: oneOf("adamw_torch", "adamw_torch_fused"),
   warmupRatio: fraction,
   warmupSteps: nonNegativeInt,
   lrSchedulerType: oneOf("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"),
@@ -240,6 +259,12 @@ export function resolveTrainingArguments(
         `${source}: loadBestModelAtEnd needs saveStrategy to match evalStrategy (got "${args.saveStrategy}" and "${args.evalStrategy}")`,
       );
     }
+  }
+  if (args.optim === "adamw_torch_fused" && !torch.optim.AdamW.fusedAvailable()) {
+    throw new TrainingArgumentsError(
+      `${source}: optim "adamw_torch_fused" needs libtorch's fused AdamW kernel (libtorch 2.4 or newer); this ` +
+        `libtorch is ${torch.buildInfo().version}. Use optim "adamw_torch", or build stts against a newer libtorch`,
+    );
   }
   if (args.groupByLength && args.batchSampler === "group_by_label") {
     throw new TrainingArgumentsError(

@@ -777,6 +777,7 @@ export class SentenceTransformerTrainer {
         betas: [args.adamBeta1, args.adamBeta2],
         eps: args.adamEpsilon,
         weightDecay: args.weightDecay,
+        fused: args.optim === "adamw_torch_fused",
       },
     );
   }

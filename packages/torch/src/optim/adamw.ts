@@ -85,6 +85,11 @@ const FUSED_OP = "_fused_adamw_";
  * @param options lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 1e-2, amsgrad = false, fused = false
  */
 export class AdamW extends Optimizer<AdamWOptions, AdamWParamState> {
+  /** Whether `fused: true` works on this libtorch (aten::_fused_adamw_ with a CPU kernel: 2.4+, or CUDA). */
+  static fusedAvailable(): boolean {
+    return hasFusedAdamW();
+  }
+
   constructor(params: OptimizerParams<AdamWOptions>, options: Partial<AdamWOptions> = {}) {
     super("AdamW", params, resolveDefaults(options));
   }
