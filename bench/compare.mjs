@@ -8,9 +8,11 @@
 //                          [--torch2-repo /tmp/stts-torch2] [--python /tmp/stvenv/bin/python] [--attn default,eager]
 //                          [--json-out FILE] [--quick] [--data-dir DIR] [--no-python]
 //                          [--variants "padded=--unpad-inputs off;unpadded=--unpad-inputs on"]
+//                          [--py-variants "=;fused AdamW=--fused"]
 //
 // --variants: several stts runs per libtorch, each "label=extra run.mjs flags" (';'-separated), run back to back
 // in that order, so their ratio comes from one run at one load; default one plain run labelled "stts".
+// --py-variants: the same for each Python --attn run (the label is appended to the attention's; default one plain run).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -24,16 +26,14 @@ const steps = options.steps ?? "10";
 const python = flags.has("no-python")
   ? undefined
   : (options.python ?? ["/tmp/stvenv/bin/python", "/tmp/stvenv-bench/bin/python"].find(existsSync));
-const variants = (options.variants ?? "stts=").split(";").map((spec) => {
-  const [label, extra = ""] = spec.split("=");
-  return {
-    label: label.trim(),
-    flags: extra
-      .trim()
-      .split(/\s+/)
-      .filter((f) => f !== ""),
-  };
-});
+/** "label=flags;label=flags" -> [{label, flags}] */
+const parseVariants = (specs) =>
+  specs.split(";").map((spec) => {
+    const [label, extra = ""] = spec.split("=");
+    return { label: label.trim(), flags: extra.split(" ").filter((f) => f !== "") };
+  });
+const variants = parseVariants(options.variants ?? "stts=");
+const pyVariants = parseVariants(options["py-variants"] ?? "=");
 const attns = (options.attn ?? "default,eager").split(",");
 const jsonOut = options["json-out"];
 const env = { ...process.env, STTS_DATA_DIR: dataDir(options) };
@@ -57,8 +57,11 @@ function implementations(what, threads) {
   }
   if (python !== undefined) {
     for (const attn of attns) {
-      const label = `sentence-transformers (${attn} attention)`;
-      runs.push({ label, cmd: [python, resolve(benchDir, "python/bench_st.py"), ...common, "--attn", attn] });
+      for (const v of pyVariants) {
+        const label = `sentence-transformers (${attn} attention${v.label === "" ? "" : `, ${v.label}`})`;
+        const cmd = [python, resolve(benchDir, "python/bench_st.py"), ...common, "--attn", attn, ...v.flags];
+        runs.push({ label, cmd });
+      }
     }
     // stts sets OMP_WAIT_POLICY=passive by default; Python leaves libgomp's spinning default. With more than one
     // thread, also run Python with passive waiting, so the kernels' threading is the same.

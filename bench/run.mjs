@@ -4,7 +4,7 @@
 //
 //   npm run bench -- [--what train_mnrl|train_cosent|encode|cached_memory|engine|all] [--threads N[,M]]
 //                    [--steps N] [--json-out FILE] [--quick] [--profile] [--data-dir DIR] [--repo DIR]
-//                    [--unpad-inputs auto|on|off] [--group-by-length]
+//                    [--unpad-inputs auto|on|off] [--group-by-length] [--fused]
 //
 // Every (measurement, thread count) runs in a fresh child process, so peak_rss_mb (VmHWM) is its own.
 // Lines: {"what", "threads", "median_s", "per_s", "tokens_per_s", "peak_rss_mb", "libtorch", ...details}
@@ -22,6 +22,7 @@
 // --group-by-length (train_*): the rows in file order grouped by token length (the library's groupByLength, as
 //   the trainer's groupByLength argument does), and the measured batches spread evenly over that epoch (the
 //   grouped order is longest first within each megabatch); compare tokens_per_s, not median_s, with a plain run.
+// --fused (train_*): AdamW with fused: true (libtorch 2.4+; the trainer's default optim on 2.8+, as transformers').
 // --profile adds, for train_*, the native (N-API) calls per step by kind and the ATen ops called from JS
 // (counts and time) per phase; it slows the step down by the counting itself.
 import { spawnSync } from "node:child_process";
@@ -47,7 +48,7 @@ import {
 } from "./common.mjs";
 
 const WHATS = ["train_mnrl", "train_cosent", "encode", "cached_memory"];
-const { flags, options } = parseArgs(process.argv.slice(2), ["quick", "profile", "child", "group-by-length"]);
+const { flags, options } = parseArgs(process.argv.slice(2), ["quick", "profile", "child", "group-by-length", "fused"]);
 const UNPAD = { auto: null, on: true, off: false };
 const unpadSetting = options["unpad-inputs"] ?? "auto";
 if (!(unpadSetting in UNPAD)) throw new Error(`bench: --unpad-inputs must be auto, on or off, got '${unpadSetting}'`);
@@ -95,7 +96,7 @@ function runInChild(w, threads) {
     if (options.steps !== undefined) args.push("--steps", options.steps);
     if (options.repo !== undefined) args.push("--repo", options.repo);
     if (options["unpad-inputs"] !== undefined) args.push("--unpad-inputs", options["unpad-inputs"]);
-    if (flags.has("group-by-length")) args.push("--group-by-length");
+    for (const flag of ["group-by-length", "fused"]) if (flags.has(flag)) args.push(`--${flag}`);
   }
   const r = spawnSync(process.execPath, [script, ...args], { env, encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
   for (const line of r.stdout.split("\n")) {
@@ -154,6 +155,7 @@ const common = () => ({
   omp_wait_policy: process.env.OMP_WAIT_POLICY ?? null,
   unpad_inputs: unpadSetting,
   ...(flags.has("group-by-length") ? { group_by_length: true } : {}),
+  ...(flags.has("fused") ? { fused_adamw: true } : {}),
 });
 
 /** A freshly initialised MiniLM-L6-sized BERT + mean pooling (seeded), with the BERT uncased tokenizer. */
@@ -229,7 +231,10 @@ function benchTrain(w) {
     rows = stsbRows(data, "train").map((r) => ({ columns: [r.sentence1, r.sentence2], label: r.score / 5 }));
     loss = new stts.CoSENTLoss(model);
   }
-  const optimizer = new torch.optim.AdamW(model.parameters(), { lr: 2e-5 });
+  const optimizer = new torch.optim.AdamW(model.parameters(), {
+    lr: 2e-5,
+    ...(flags.has("fused") ? { fused: true } : {}),
+  });
   let batchOf = (i) => batchAt(rows, i, batchSize);
   if (flags.has("group-by-length")) {
     const tokenCounts = (c) =>

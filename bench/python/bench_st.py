@@ -128,6 +128,8 @@ def run_parent(args) -> None:
                     cmd.append("--quick")
                 if args.profile:
                     cmd.append("--profile")
+                if args.fused:
+                    cmd.append("--fused")
                 if config is not None:
                     cmd += ["--config", f"{config[0]}:{config[1]}:{config[2] or 0}"]
                 r = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -168,6 +170,9 @@ def build_model(data: Path, attn: str):
     return model
 
 
+ARGS_FUSED = False  # --fused: set in main
+
+
 def common(model=None) -> dict:
     import torch
 
@@ -177,6 +182,7 @@ def common(model=None) -> dict:
         "libtorch": torch.__version__,
         "impl": "sentence-transformers",
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "fused_adamw": ARGS_FUSED,
     }
     if model is not None:
         import sentence_transformers
@@ -270,7 +276,7 @@ def bench_train(args, data: Path, what: str) -> None:
     else:
         rows = [((r["sentence1"], r["sentence2"]), r["score"] / 5) for r in stsb_rows(data, "train")]
         loss = losses.CoSENTLoss(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, fused=True if ARGS_FUSED else None)
     phases = ["tokenize", "forward", "loss", "backward", "optimizer"]
     counter = OpCounter() if args.profile else None
 
@@ -397,8 +403,11 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--attn", default="default", choices=["default", "eager", "sdpa"])
     parser.add_argument("--child", action="store_true")
+    parser.add_argument("--fused", action="store_true")  # torch.optim.AdamW(fused=True), the trainer's default on torch >= 2.8
     parser.add_argument("--config", default=None)  # cached_memory child: kind:batch:mini
     args = parser.parse_args()
+    global ARGS_FUSED
+    ARGS_FUSED = args.fused
     if not args.child:
         run_parent(args)
         return
