@@ -9,6 +9,7 @@ import {
   ContrastiveTensionLoss,
   MultipleNegativesRankingLoss,
   SentenceTransformer,
+  Transformer,
   backwardLoss,
 } from "../src/index.js";
 import { handleCount, tinyBertDir, values } from "./models-util.js";
@@ -77,28 +78,46 @@ describe("losses with a real SentenceTransformer", () => {
 
   // With one mini-batch per column the cached loss draws dropout masks in the same order as the
   // plain loss, so the replayed backward must give the plain loss's gradients (smaller mini-batches
-  // draw in another order on a multi-dropout BERT; losses-cached.test.ts covers those).
-  it("CachedMultipleNegativesRankingLoss replays dropout and matches the non-cached gradients", () => {
-    const run = (cached: boolean) => {
-      torch.manualSeed(7);
-      const model = trainableModel(); // dropout 0.1 on
-      const loss = cached
-        ? new CachedMultipleNegativesRankingLoss(model, { miniBatchSize: anchors.length })
-        : new MultipleNegativesRankingLoss(model);
-      torch.manualSeed(11);
-      const value = torch.scope(() => {
-        const out = loss.forward([model.tokenize(anchors), model.tokenize(positives)], null) as torch.Tensor;
-        backwardLoss(loss, out);
-        return out.item();
-      });
-      const grads = torch.scope(() => values(model.parameters()[0]!.grad!));
-      model.dispose();
-      return { value, grads };
-    };
-    const plain = run(false);
-    const cached = run(true);
-    assert.ok(Math.abs(plain.value - cached.value) < 1e-5, `${plain.value} vs ${cached.value}`);
-    const worst = Math.max(...plain.grads.map((g, i) => Math.abs(g - cached.grads[i]!)));
-    assert.ok(worst < 1e-5, `largest gradient difference ${worst}`);
-  });
+  // draw in another order on a multi-dropout BERT; losses-cached.test.ts covers those). Padded, as the
+  // reference trains, and unpadded (Transformer.unpadInputs: dropout masks over the real tokens only).
+  for (const unpadInputs of [false, true]) {
+    it(`CachedMultipleNegativesRankingLoss replays dropout and matches the non-cached gradients (unpadInputs ${unpadInputs})`, () => {
+      const run = (cached: boolean) => {
+        torch.manualSeed(7);
+        const model = trainableModel(); // dropout 0.1 on
+        (model.at(0) as Transformer).unpadInputs = unpadInputs;
+        const loss = cached
+          ? new CachedMultipleNegativesRankingLoss(model, { miniBatchSize: anchors.length })
+          : new MultipleNegativesRankingLoss(model);
+        torch.manualSeed(11);
+        const value = torch.scope(() => {
+          const out = loss.forward([model.tokenize(anchors), model.tokenize(positives)], null) as torch.Tensor;
+          backwardLoss(loss, out);
+          return out.item();
+        });
+        const grads = torch.scope(() => values(model.parameters()[0]!.grad!));
+        const padded = torch.noGrad(() =>
+          torch.scope(() => {
+            const features = model.forward(model.tokenize(anchors));
+            const mask = features.attentionMask as torch.Tensor;
+            return values((features.tokenEmbeddings as torch.Tensor).index([mask.eq(0)]));
+          }),
+        );
+        model.dispose();
+        return { value, grads, padded };
+      };
+      const plain = run(false);
+      const cached = run(true);
+      assert.ok(Math.abs(plain.value - cached.value) < 1e-5, `${plain.value} vs ${cached.value}`);
+      assert.ok(plain.grads.some((g) => g !== 0));
+      const worst = Math.max(...plain.grads.map((g, i) => Math.abs(g - cached.grads[i]!)));
+      assert.ok(worst < 1e-5, `largest gradient difference ${worst}`);
+      // the setting took effect: padded positions are zeros exactly when unpadded
+      assert.ok(plain.padded.length > 0);
+      assert.equal(
+        plain.padded.every((v) => v === 0),
+        unpadInputs,
+      );
+    });
+  }
 });
