@@ -62,7 +62,9 @@ export interface TransformerForwardOptions {
  * instead of computed values, which pooling ignores. The default (null) unpads in eval mode only; `true` also
  * unpads in training, which is faster but draws dropout masks over fewer elements, so a seeded run differs from a
  * padded one (and from Python sentence-transformers, which on CPU always pads). sentence-transformers v6 has the
- * same setting for flash-attention models; there null means "when flash attention is available".
+ * same setting for flash-attention models; there null means "when flash attention is available". A folder saved
+ * with `unpad_inputs: true` loads in Python v6 with the same embeddings (on CPU it logs that it falls back to
+ * padding); versions before v6 have no such key.
  *
  * Saved in the reference layout: the encoder's config.json + model.safetensors, the tokenizer files,
  * and sentence_bert_config.json (`max_seq_length`, `do_lower_case`, and `unpad_inputs` when not null).
