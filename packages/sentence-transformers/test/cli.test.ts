@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as torch from "@stts/torch";
+import { parquetWriteFile } from "hyparquet-writer";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { LOSS_MODIFIER_OPTIONS, LOSS_OPTIONS } from "../src/cli/config.js";
 import { main, type CliIo } from "../src/cli/main.js";
@@ -449,6 +450,89 @@ describe("stts train", () => {
     assert.equal(yaml.code, 1);
     assert.ok(yaml.err.startsWith(`error: ${invalid}: invalid YAML: `), yaml.err);
     assert.ok(!fs.existsSync(path.join(dir, "out")), "no failed config wrote anything");
+  });
+
+  it("reads datasets from .parquet files and from Hub dataset ids (Hugging Face cache, offline)", async () => {
+    const rows = [
+      ["A man is playing a flute.", "A man plays the flute.", 0.9],
+      ["A cat sleeps.", "A dog runs in the park.", 0.1],
+      ["Two kids are swimming.", "Children swim in a pool.", 0.8],
+    ] as const;
+    parquetWriteFile({
+      filename: path.join(dir, "pairs.parquet"),
+      columnData: [
+        { name: "sentence1", data: rows.map((r) => r[0]), type: "STRING" },
+        { name: "sentence2", data: rows.map((r) => r[1]), type: "STRING" },
+        { name: "score", data: rows.map((r) => r[2]), type: "DOUBLE" },
+      ],
+    });
+    const parquet = await train("parquet", { ...base(), datasets: { pairs: { path: "pairs.parquet" } } }, "--dry-run");
+    assert.equal(parquet.code, 0, parquet.err);
+    assert.ok(parquet.out.includes("  pairs: 3 rows (sentence1, sentence2, score)\n"), parquet.out);
+    const misplaced = await train("parquet-delimiter", {
+      ...base(),
+      datasets: { pairs: { path: "pairs.parquet", delimiter: "," } },
+    });
+    assert.equal(
+      misplaced.err,
+      `error: ${misplaced.file}: datasets.pairs.delimiter: applies to delimited files (.csv, .tsv), not Parquet\n`,
+    );
+
+    const cache = path.join(dir, "hf-cache");
+    const snapshot = path.join(cache, "datasets--org--pairs", "snapshots", "abc123", "data");
+    fs.mkdirSync(snapshot, { recursive: true });
+    fs.mkdirSync(path.join(cache, "datasets--org--pairs", "refs"), { recursive: true });
+    fs.writeFileSync(path.join(cache, "datasets--org--pairs", "refs", "main"), "abc123");
+    fs.copyFileSync(pairs, path.join(snapshot, "train.jsonl"));
+    fs.writeFileSync(path.join(snapshot, "dev.jsonl"), '{"sentence1": "a", "sentence2": "b", "score": 0.5}\n');
+    const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
+    process.env.HF_HUB_CACHE = cache;
+    process.env.HF_HUB_OFFLINE = "1";
+    try {
+      const hub = await train(
+        "hub",
+        {
+          ...base(),
+          datasets: { pairs: { hub: "org/pairs", limit: 4 } },
+          evalDatasets: { pairs: { hub: "org/pairs", split: "dev" } },
+        },
+        "--dry-run",
+      );
+      assert.equal(hub.code, 0, hub.err);
+      assert.ok(hub.out.includes("Training datasets:\n  pairs: 4 rows (sentence1, sentence2, score)\n"), hub.out);
+      assert.match(hub.out + hub.err, /reading data\/dev\.jsonl of org\/pairs from the Hugging Face cache/);
+
+      const missing = await train("hub-missing", { ...base(), datasets: { pairs: { hub: "org/other" } } });
+      assert.equal(missing.code, 1);
+      assert.match(
+        missing.err,
+        /hub-missing\.yaml: datasets\.pairs: Hub dataset 'org\/other' \(revision main\) is not in the Hugging Face cache .* HF_HUB_OFFLINE is set/,
+      );
+    } finally {
+      for (const [key, value] of [
+        ["HF_HUB_CACHE", saved.cache],
+        ["HF_HUB_OFFLINE", saved.offline],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+
+    const both = await train("hub-both", { ...base(), datasets: { pairs: { path: "pairs.jsonl", hub: "org/pairs" } } });
+    assert.equal(
+      both.err,
+      `error: ${both.file}: datasets.pairs: give either 'path' (a file) or 'hub' (a Hugging Face Hub dataset id), not both\n`,
+    );
+    const split = await train("split-file", { ...base(), datasets: { pairs: { path: "pairs.jsonl", split: "dev" } } });
+    assert.equal(
+      split.err,
+      `error: ${split.file}: datasets.pairs.split: applies to a Hub dataset ('hub'), not to a file\n`,
+    );
+    const badId = await train("hub-id", { ...base(), datasets: { pairs: { hub: "no-slash" } } });
+    assert.equal(
+      badId.err,
+      `error: ${badId.file}: datasets.pairs.hub: expected a Hub dataset id 'org/name', got 'no-slash'\n`,
+    );
   });
 
   it("builds a fresh BERT or StaticEmbedding from a tokenizer (--dry-run trains nothing)", async () => {

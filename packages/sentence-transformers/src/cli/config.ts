@@ -29,10 +29,22 @@ export type ModelSpec =
     }
   | { kind: "static"; tokenizer: string; embeddingDim: number };
 
-/** A dataset file and what to do with it once loaded. */
+/** A split of a Hugging Face Hub dataset, read from the Hub cache or downloaded into it. */
+export interface HubDatasetRef {
+  /** "org/name" */
+  id: string;
+  /** Default "train". */
+  split: string;
+  /** Default "main". */
+  revision: string;
+}
+
+/** A dataset (a file, or a Hub dataset's split) and what to do with it once loaded. */
 export interface DatasetSpec {
-  /** Absolute path of the .jsonl, .csv or .tsv file. */
+  /** Absolute path of the .jsonl, .csv, .tsv or .parquet file; with `hub`, the Hub id (for messages). */
   path: string;
+  /** Set when the dataset comes from the Hugging Face Hub (config key `hub`) instead of a file. */
+  hub?: HubDatasetRef;
   /** Delimited files: the field separator (default "," for .csv, tab otherwise). */
   delimiter?: string;
   /** Delimited files: column names (null drops a field); with a header line they rename the columns. */
@@ -49,7 +61,7 @@ export interface DatasetSpec {
   rename?: Record<string, string>;
   /** Keep only the first rows (applied last). */
   limit?: number;
-  /** A Hugging Face Hub dataset id for the model card. */
+  /** A Hugging Face Hub dataset id for the model card (default: `hub`'s id). */
   id?: string;
   /** The key path, for errors found later. */
   where: string;
@@ -396,15 +408,45 @@ function parseModel(root: Node): ModelSpec {
 const DELIMITED_KEYS = ["delimiter", "columns", "header", "numericColumns", "ignoreExtraFields"] as const;
 
 function parseDataset(node: Node): DatasetSpec {
-  node.keys(["path", ...DELIMITED_KEYS, "select", "rename", "limit", "id"]);
-  const file = node.child("path").existingPath();
-  const spec: DatasetSpec = { path: file, where: node.where };
-  const extension = path.extname(file).toLowerCase();
-  if (extension === ".jsonl") {
+  node.keys(["path", "hub", "split", "revision", ...DELIMITED_KEYS, "select", "rename", "limit", "id"]);
+  if (node.has("path") === node.has("hub")) {
+    node.fail(
+      node.has("path")
+        ? "give either 'path' (a file) or 'hub' (a Hugging Face Hub dataset id), not both"
+        : "missing 'path' (a .jsonl, .csv, .tsv or .parquet file) or 'hub' (a Hugging Face Hub dataset id)",
+    );
+  }
+  let spec: DatasetSpec;
+  if (node.has("hub")) {
+    const hubNode = node.child("hub");
+    const id = hubNode.string();
+    if (!/^[\w.-]+\/[\w.-]+$/.test(id)) hubNode.fail(`expected a Hub dataset id 'org/name', got '${id}'`);
+    const split = node.has("split") ? node.child("split").string() : "train";
+    const revision = node.has("revision") ? node.child("revision").string() : "main";
+    spec = { path: id, hub: { id, split, revision }, id, where: node.where };
     const misplaced = DELIMITED_KEYS.find((key) => node.has(key));
-    if (misplaced !== undefined) node.child(misplaced).fail("applies to delimited files (.csv, .tsv), not JSON Lines");
-  } else if (![".csv", ".tsv", ".txt"].includes(extension) && !node.has("delimiter")) {
-    node.child("path").fail(`expected a .jsonl, .csv or .tsv file (or give 'delimiter'), got '${path.basename(file)}'`);
+    if (misplaced !== undefined) {
+      node.child(misplaced).fail("applies to delimited files given by 'path' (Hub CSV/TSV files have a header line)");
+    }
+  } else {
+    for (const key of ["split", "revision"]) {
+      if (node.has(key)) node.child(key).fail("applies to a Hub dataset ('hub'), not to a file");
+    }
+    const file = node.child("path").existingPath();
+    spec = { path: file, where: node.where };
+    const extension = path.extname(file).toLowerCase();
+    if (extension === ".jsonl" || extension === ".parquet") {
+      const misplaced = DELIMITED_KEYS.find((key) => node.has(key));
+      if (misplaced !== undefined) {
+        node
+          .child(misplaced)
+          .fail(`applies to delimited files (.csv, .tsv), not ${extension === ".jsonl" ? "JSON Lines" : "Parquet"}`);
+      }
+    } else if (![".csv", ".tsv", ".txt"].includes(extension) && !node.has("delimiter")) {
+      node
+        .child("path")
+        .fail(`expected a .jsonl, .csv, .tsv or .parquet file (or give 'delimiter'), got '${path.basename(file)}'`);
+    }
   }
   if (node.has("delimiter")) spec.delimiter = node.child("delimiter").string();
   if (node.has("columns")) {

@@ -5,7 +5,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { hubDatasetFile } from "../hub/datasets.js";
-import { loadParquet } from "../training/parquet.js";
 import {
   conversionsForData,
   dataFormat,
@@ -111,12 +110,13 @@ export function dataSpec(file: string, options: LossesCommandOptions): DatasetSp
   const resolved = path.resolve(file);
   if (!fs.existsSync(resolved) || !fs.statSync(resolved).isFile()) throw new Error(`stts losses: no such file ${file}`);
   const spec: DatasetSpec = { path: resolved, where: file };
-  const jsonl = resolved.toLowerCase().endsWith(".jsonl");
+  const lower = resolved.toLowerCase();
+  const format = lower.endsWith(".jsonl") ? "JSON Lines" : lower.endsWith(".parquet") ? "Parquet" : null;
   const delimitedOnly = (["delimiter", "columns", "header", "numericColumns", "ignoreExtraFields"] as const).filter(
     (key) => options[key] !== undefined,
   );
-  if (jsonl && delimitedOnly.length > 0) {
-    throw new Error(`stts losses: ${delimitedOnly.join(", ")} apply to delimited files (.csv, .tsv), not JSON Lines`);
+  if (format !== null && delimitedOnly.length > 0) {
+    throw new Error(`stts losses: ${delimitedOnly.join(", ")} apply to delimited files (.csv, .tsv), not ${format}`);
   }
   if (options.delimiter !== undefined) spec.delimiter = delimiterOption(options.delimiter);
   if (options.columns !== undefined) spec.columns = columnList(options.columns);
@@ -274,9 +274,7 @@ export function registerLossesCommand(program: Command, io: CliIo): void {
           io.stderr(`${line}\n`),
         ));
       const name = options.dataset ?? path.basename(file);
-      const dataset = file.toLowerCase().endsWith(".parquet")
-        ? await loadParquet(file, { name })
-        : loadDataset(dataSpec(file, options), name);
+      const dataset = await loadDataset(dataSpec(file, options), name);
       const report = dataReport(dataset);
       io.stdout(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatDataReport(report));
     });

@@ -30,6 +30,8 @@ import { Transformer } from "../modules/transformer.js";
 import { SentenceTransformer } from "../sentence-transformer.js";
 import type { TrainingArguments } from "../training/arguments.js";
 import { Dataset, loadDelimited, loadJsonl } from "../training/dataset.js";
+import { loadParquet } from "../training/parquet.js";
+import { loadHubDataset } from "../hub/datasets.js";
 import { getSimilarityFunction } from "../util/similarity.js";
 import {
   ConfigError,
@@ -73,8 +75,8 @@ export async function buildTraining(
   config: TrainConfig,
   log: (line: string) => void = () => {},
 ): Promise<TrainingSetup> {
-  const datasets = mapRecord(config.datasets, (spec, name) => loadDataset(spec, name));
-  const evalDatasets = mapRecord(config.evalDatasets, (spec, name) => loadDataset(spec, name));
+  const datasets = await loadDatasets(config.datasets, log);
+  const evalDatasets = await loadDatasets(config.evalDatasets, log);
   const owned: { dispose(): void }[] = [];
   const modelKey = config.model.kind === "pretrained" ? "model" : config.model.kind;
   const model = await atAsync(`${config.source}: ${modelKey}`, () => buildModel(config.model, config.args.seed, log));
@@ -94,7 +96,16 @@ export async function buildTraining(
       const spec = isLossSpec(config.loss) ? config.loss : config.loss[name]!;
       checkLossColumns(spec, dataset);
     }
-    const evaluators = config.evaluators.map((spec) => buildEvaluator(spec, datasets, evalDatasets));
+    const evaluators: SentenceEvaluator[] = [];
+    for (const spec of config.evaluators) {
+      const dataset =
+        spec.dataset === null
+          ? null
+          : typeof spec.dataset === "string"
+            ? (evalDatasets[spec.dataset] ?? datasets[spec.dataset]!)
+            : await loadDataset(spec.dataset, spec.name, log);
+      evaluators.push(buildEvaluator(spec, dataset));
+    }
     const byId = (specs: Record<string, DatasetSpec>, loaded: Record<string, Dataset>) =>
       Object.entries(loaded).map(([name, dataset]) =>
         computeDatasetStats(model, dataset, { name, id: specs[name]!.id }),
@@ -138,10 +149,6 @@ export async function buildTraining(
 
 function isLossSpec(value: LossSpec | Record<string, LossSpec>): value is LossSpec {
   return typeof (value as LossSpec).name === "string" && typeof (value as LossSpec).where === "string";
-}
-
-function mapRecord<T, U>(record: Record<string, T>, fn: (value: T, key: string) => U): Record<string, U> {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, fn(value, key)]));
 }
 
 /** Runs `fn`, prefixing any error's message with the config key path. */
@@ -210,19 +217,42 @@ function setUnpadInputs(model: SentenceTransformer, value: boolean, source: stri
 
 // ---- data -----------------------------------------------------------------------------------------
 
-/** Loads a dataset file, then applies select, rename and limit. */
-export function loadDataset(spec: DatasetSpec, name: string): Dataset {
-  return at(spec.where, () => {
-    let dataset = spec.path.toLowerCase().endsWith(".jsonl")
-      ? loadJsonl(spec.path, { name })
-      : loadDelimited(spec.path, {
-          name,
-          delimiter: spec.delimiter,
-          columns: spec.columns,
-          header: spec.header,
-          numericColumns: spec.numericColumns,
-          ignoreExtraFields: spec.ignoreExtraFields,
-        });
+/** Loads each named dataset of a config section, in order. */
+async function loadDatasets(
+  specs: Record<string, DatasetSpec>,
+  log: (line: string) => void,
+): Promise<Record<string, Dataset>> {
+  const out: Record<string, Dataset> = {};
+  for (const [name, spec] of Object.entries(specs)) out[name] = await loadDataset(spec, name, log);
+  return out;
+}
+
+/**
+ * Loads a dataset (a .jsonl, .csv/.tsv or .parquet file, or a Hub dataset's split from the Hugging Face cache,
+ * downloaded when allowed), then applies select, rename and limit.
+ */
+export async function loadDataset(
+  spec: DatasetSpec,
+  name: string,
+  log: (line: string) => void = () => {},
+): Promise<Dataset> {
+  return atAsync(spec.where, async () => {
+    const lower = spec.path.toLowerCase();
+    let dataset =
+      spec.hub !== undefined
+        ? await loadHubDataset(spec.hub.id, { split: spec.hub.split, revision: spec.hub.revision, name, log })
+        : lower.endsWith(".parquet")
+          ? await loadParquet(spec.path, { name })
+          : lower.endsWith(".jsonl")
+            ? loadJsonl(spec.path, { name })
+            : loadDelimited(spec.path, {
+                name,
+                delimiter: spec.delimiter,
+                columns: spec.columns,
+                header: spec.header,
+                numericColumns: spec.numericColumns,
+                ignoreExtraFields: spec.ignoreExtraFields,
+              });
     if (spec.select !== undefined) dataset = dataset.selectColumns(spec.select);
     if (spec.rename !== undefined) dataset = dataset.renameColumns(spec.rename);
     if (spec.limit !== undefined) dataset = dataset.take(spec.limit);
@@ -316,21 +346,15 @@ function checkLossColumns(spec: LossSpec, dataset: Dataset): void {
 
 // ---- evaluators -----------------------------------------------------------------------------------
 
-function buildEvaluator(
-  spec: EvaluatorSpec,
-  datasets: Record<string, Dataset>,
-  evalDatasets: Record<string, Dataset>,
-): SentenceEvaluator {
+/** The evaluator a spec describes, on its (loaded) dataset; null for a BEIR folder. */
+function buildEvaluator(spec: EvaluatorSpec, dataset: Dataset | null): SentenceEvaluator {
   return at(spec.where, () => {
     const options = { ...spec.options, name: spec.name };
     if (spec.type === "InformationRetrievalEvaluator") {
       const data = loadBeirFolder(spec.beir!, spec.split);
       return new InformationRetrievalEvaluator(data.queries, data.corpus, data.relevantDocs, options);
     }
-    const dataset =
-      typeof spec.dataset === "string"
-        ? (evalDatasets[spec.dataset] ?? datasets[spec.dataset]!)
-        : loadDataset(spec.dataset!, spec.name);
+    if (dataset === null) throw new Error(`${spec.type} needs a dataset`);
     const [a, b, c] = evaluatorColumns(spec, dataset);
     const texts = (column: string) => dataset.column(column).map((value) => String(value ?? ""));
     const numbers = (column: string) =>
@@ -417,8 +441,10 @@ Config keys (paths are relative to the config file):
                                        | static: {tokenizer: <folder>, embeddingDim: <n>}
   unpadInputs: true|false              (optional: the Transformer skips padding in training too; faster, saved
                                         with the model as unpad_inputs; default: only at inference)
-  datasets: {<name>: {path: <.jsonl|.csv|.tsv>, delimiter?, columns?, header?, numericColumns?, ignoreExtraFields?,
-                      select?: [columns], rename?: {old: new}, limit?, id?: <Hub dataset id>}}
+  datasets: {<name>: {path: <.jsonl|.csv|.tsv|.parquet>, delimiter?, columns?, header?, numericColumns?,
+                      ignoreExtraFields?, select?: [columns], rename?: {old: new}, limit?, id?: <Hub dataset id>}}
+            or {<name>: {hub: <org/name>, split?: train, revision?: main, select?, rename?, limit?}}
+                                       (a Hub dataset's split, from the Hugging Face cache or downloaded into it)
   evalDatasets: {<name>: {...}}        (optional: the eval loss)
   loss: {name: CoSENTLoss, options?: {...}, wrap?: {name: MatryoshkaLoss, options: {matryoshkaDims: [...]}}}
     or losses: {<dataset name>: {...}} (one per dataset)
