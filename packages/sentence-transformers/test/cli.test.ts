@@ -428,7 +428,8 @@ describe("stts train", () => {
       triplet.err,
       `error: ${triplet.file}: losses.pairs: TripletLoss expects 3 input columns (anchor, positive, negative) and no labels; ` +
         "dataset 'pairs' has 2 input columns (sentence1, sentence2) and the label column 'score' " +
-        "(use the dataset's 'select' and 'rename' to fit the loss)\n",
+        "(use the dataset's 'select' and 'rename' to fit the loss); " +
+        "losses that take it as it is: CoSENTLoss, AnglELoss, CosineSimilarityLoss\n",
     );
 
     const unpad = await train("unpad", { ...base(), unpadInputs: "yes" });

@@ -13,6 +13,7 @@ import type { EmbeddingModel } from "../features.js";
 import { getDistanceMetric } from "../losses/distance-metrics.js";
 import * as lossClasses from "../losses/index.js";
 import { describeExpectation, type LossInputSpec } from "../losses/loss-inputs.js";
+import { lossesForData } from "../losses/guide.js";
 import type { Loss } from "../losses/loss.js";
 import { generateModelCard } from "../model-card/generate.js";
 import {
@@ -340,8 +341,18 @@ function checkLossColumns(spec: LossSpec, dataset: Dataset): void {
     `${spec.where}: ${describeExpectation(spec.name, lossSpec as LossInputSpec)}; dataset '${dataset.name}' has ` +
       `${inputs.length} input column${inputs.length === 1 ? "" : "s"} (${inputs.join(", ") || "none"}) and ` +
       (label === null ? "no label column (label, labels, score or scores)" : `the label column '${label}'`) +
-      ` (use the dataset's 'select' and 'rename' to fit the loss)`,
+      ` (use the dataset's 'select' and 'rename' to fit the loss)` +
+      fittingLosses(dataset),
   );
+}
+
+/** "; losses that take it as it is: A, B, ..." (the usual first choices first), or "" when none does. */
+function fittingLosses(dataset: Dataset): string {
+  const fits = lossesForData(dataset);
+  const names = [...fits.filter((fit) => fit.common), ...fits.filter((fit) => !fit.common)].map((fit) => fit.name);
+  if (names.length === 0) return "";
+  const shown = names.slice(0, 6).join(", ");
+  return `; losses that take it as it is: ${shown}${names.length > 6 ? `, ... (${names.length} in all: stts losses --data FILE)` : ""}`;
 }
 
 // ---- evaluators -----------------------------------------------------------------------------------
