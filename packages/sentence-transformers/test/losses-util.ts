@@ -4,19 +4,13 @@ import * as torch from "@stts/torch";
 import { nn, type Tensor } from "@stts/torch";
 import type { EmbeddingModel, Features } from "../src/features.js";
 
-import { values } from "./models-util.js";
+import { assertClose as assertCloseBase, values } from "./models-util.js";
 
 export { handleCount, tidy, values } from "./models-util.js";
 
-/** Asserts |actual - expected| <= atol + rtol * |expected| elementwise. */
+/** Asserts |actual - expected| <= atol + rtol * |expected| elementwise, with the losses' float64 tolerances. */
 export function assertClose(actual: number | number[], expected: number | number[], atol = 1e-12, rtol = 1e-10): void {
-  const a = typeof actual === "number" ? [actual] : actual;
-  const e = typeof expected === "number" ? [expected] : expected;
-  assert.equal(a.length, e.length, `length ${a.length} != ${e.length}`);
-  e.forEach((x, i) => {
-    const tolerance = atol + rtol * Math.abs(x);
-    assert.ok(Math.abs(a[i]! - x) <= tolerance, `[${i}]: ${a[i]} != ${x} (tolerance ${tolerance})`);
-  });
+  assertCloseBase(actual, expected, atol, rtol);
 }
 
 /** A float64 tensor from nested numbers. */

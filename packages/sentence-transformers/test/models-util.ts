@@ -53,15 +53,20 @@ export function values(t: torch.Tensor): number[] {
   return Array.from(t.toTypedArray(), Number);
 }
 
-/** Asserts two flat number arrays agree elementwise within atol + rtol * |expected|. */
+/**
+ * Asserts two numbers, or two flat number arrays, agree elementwise within atol + rtol * |expected|. The one
+ * implementation behind every test helper's assertClose (each area keeps its own default tolerances).
+ */
 export function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
+  actualValues: number | ArrayLike<number>,
+  expectedValues: number | ArrayLike<number>,
   atol = 1e-6,
   rtol = 0,
   what = "",
 ): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
+  const actual = typeof actualValues === "number" ? [actualValues] : actualValues;
+  const expected = typeof expectedValues === "number" ? [expectedValues] : expectedValues;
+  assert.equal(actual.length, expected.length, `${what}: length ${actual.length} != ${expected.length}`);
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i]!;
     const e = expected[i]!;
