@@ -11,7 +11,15 @@ import { main, type CliIo } from "../src/cli/main.js";
 import * as losses from "../src/losses/index.js";
 import { modelArchitectureString } from "../src/model-card/generate.js";
 import { SentenceTransformer } from "../src/sentence-transformer.js";
-import { assertClose, assertNoLeak, fixtureCase, repoRoot, tempFolder, tinyBertDir } from "./models-util.js";
+import {
+  assertClose,
+  assertNoLeak,
+  fixtureCase,
+  repoRoot,
+  tempFolder,
+  tinyBertDir,
+  withOfflineHubCache,
+} from "./models-util.js";
 
 const packageDir = path.join(repoRoot, "packages", "sentence-transformers");
 const tol = 1e-4; // the BERT parity manifest's tolerance
@@ -486,10 +494,7 @@ describe("stts train", () => {
     fs.writeFileSync(path.join(cache, "datasets--org--pairs", "refs", "main"), "abc123");
     fs.copyFileSync(pairs, path.join(snapshot, "train.jsonl"));
     fs.writeFileSync(path.join(snapshot, "dev.jsonl"), '{"sentence1": "a", "sentence2": "b", "score": 0.5}\n');
-    const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
-    process.env.HF_HUB_CACHE = cache;
-    process.env.HF_HUB_OFFLINE = "1";
-    try {
+    await withOfflineHubCache(cache, async () => {
       const hub = await train(
         "hub",
         {
@@ -509,15 +514,7 @@ describe("stts train", () => {
         missing.err,
         /hub-missing\.yaml: datasets\.pairs: Hub dataset 'org\/other' \(revision main\) is not in the Hugging Face cache .* HF_HUB_OFFLINE is set/,
       );
-    } finally {
-      for (const [key, value] of [
-        ["HF_HUB_CACHE", saved.cache],
-        ["HF_HUB_OFFLINE", saved.offline],
-      ] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-    }
+    });
 
     const both = await train("hub-both", { ...base(), datasets: { pairs: { path: "pairs.jsonl", hub: "org/pairs" } } });
     assert.equal(

@@ -47,7 +47,7 @@ import {
 } from "../src/util/data-formats.js";
 import * as noise from "../src/util/noise.js";
 import { LOSS_EXAMPLES } from "./loss-guide-examples.js";
-import { assertNoLeak, repoRoot, sharedDataDir, tempFolder, tinyBertDir } from "./models-util.js";
+import { assertNoLeak, repoRoot, sharedDataDir, tempFolder, tinyBertDir, withOfflineHubCache } from "./models-util.js";
 import { stsbPairs } from "./trainer-util.js";
 import { parquetWriteFile } from "hyparquet-writer";
 
@@ -802,59 +802,51 @@ describe("stts losses", () => {
 
   it("--dataset reads a Hub dataset's file from the Hugging Face cache (offline)", async () => {
     const cache = tempFolder("stts-hf-cache-");
-    const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
     try {
-      process.env.HF_HUB_CACHE = cache.dir;
-      process.env.HF_HUB_OFFLINE = "1";
-      const repo = path.join(cache.dir, "datasets--org--pairs");
-      fs.mkdirSync(path.join(repo, "refs"), { recursive: true });
-      fs.writeFileSync(path.join(repo, "refs", "main"), "abc123");
-      fs.mkdirSync(path.join(repo, "snapshots", "abc123", "data"), { recursive: true });
-      fs.copyFileSync(msmarcoPairs, path.join(repo, "snapshots", "abc123", "data", "train.jsonl"));
-      fs.writeFileSync(
-        path.join(repo, "snapshots", "abc123", "data", "test.jsonl"),
-        '{"a": "x", "b": "y", "score": 0.5}\n',
-      );
-      const train = await run(["losses", "--dataset", "org/pairs"]);
-      assert.equal(train.code, 0, train.err);
-      assert.ok(train.out.startsWith("Dataset: org/pairs ("), train.out);
-      assert.equal(listedLosses(train.out)[0], "MultipleNegativesRankingLoss");
-      assert.match(train.err, /reading data\/train.jsonl of org\/pairs from the Hugging Face cache/);
-      const test = await run(["losses", "--dataset", "org/pairs", "--split", "test"]);
-      assert.equal(listedLosses(test.out)[0], "CoSENTLoss");
-      const missing = await run(["losses", "--dataset", "org/other"]);
-      assert.equal(missing.code, 1);
-      assert.match(
-        missing.err,
-        /Hub dataset 'org\/other' \(revision main\) is not in the Hugging Face cache .* HF_HUB_OFFLINE is set/,
-      );
-      // a Parquet split is read too; a file that is not Parquet is named in the error
-      const parquet = path.join(cache.dir, "datasets--org--parquet", "snapshots", "main", "data");
-      fs.mkdirSync(parquet, { recursive: true });
-      parquetWriteFile({
-        filename: path.join(parquet, "train-00000.parquet"),
-        columnData: [
-          { name: "query", data: ["what is a cat", "how tall is a giraffe"], type: "STRING" },
-          { name: "answer", data: ["a small feline", "up to six metres"], type: "STRING" },
-        ],
+      await withOfflineHubCache(cache.dir, async () => {
+        const repo = path.join(cache.dir, "datasets--org--pairs");
+        fs.mkdirSync(path.join(repo, "refs"), { recursive: true });
+        fs.writeFileSync(path.join(repo, "refs", "main"), "abc123");
+        fs.mkdirSync(path.join(repo, "snapshots", "abc123", "data"), { recursive: true });
+        fs.copyFileSync(msmarcoPairs, path.join(repo, "snapshots", "abc123", "data", "train.jsonl"));
+        fs.writeFileSync(
+          path.join(repo, "snapshots", "abc123", "data", "test.jsonl"),
+          '{"a": "x", "b": "y", "score": 0.5}\n',
+        );
+        const train = await run(["losses", "--dataset", "org/pairs"]);
+        assert.equal(train.code, 0, train.err);
+        assert.ok(train.out.startsWith("Dataset: org/pairs ("), train.out);
+        assert.equal(listedLosses(train.out)[0], "MultipleNegativesRankingLoss");
+        assert.match(train.err, /reading data\/train.jsonl of org\/pairs from the Hugging Face cache/);
+        const test = await run(["losses", "--dataset", "org/pairs", "--split", "test"]);
+        assert.equal(listedLosses(test.out)[0], "CoSENTLoss");
+        const missing = await run(["losses", "--dataset", "org/other"]);
+        assert.equal(missing.code, 1);
+        assert.match(
+          missing.err,
+          /Hub dataset 'org\/other' \(revision main\) is not in the Hugging Face cache .* HF_HUB_OFFLINE is set/,
+        );
+        // a Parquet split is read too; a file that is not Parquet is named in the error
+        const parquet = path.join(cache.dir, "datasets--org--parquet", "snapshots", "main", "data");
+        fs.mkdirSync(parquet, { recursive: true });
+        parquetWriteFile({
+          filename: path.join(parquet, "train-00000.parquet"),
+          columnData: [
+            { name: "query", data: ["what is a cat", "how tall is a giraffe"], type: "STRING" },
+            { name: "answer", data: ["a small feline", "up to six metres"], type: "STRING" },
+          ],
+        });
+        const fromParquet = await run(["losses", "--dataset", "org/parquet"]);
+        assert.equal(fromParquet.code, 0, fromParquet.err);
+        assert.equal(listedLosses(fromParquet.out)[0], "MultipleNegativesRankingLoss");
+        const broken = path.join(cache.dir, "datasets--org--broken", "snapshots", "main");
+        fs.mkdirSync(broken, { recursive: true });
+        fs.writeFileSync(path.join(broken, "train.parquet"), "");
+        const refused = await run(["losses", "--dataset", "org/broken"]);
+        assert.equal(refused.code, 1);
+        assert.match(refused.err, /train\.parquet\): cannot read Parquet/);
       });
-      const fromParquet = await run(["losses", "--dataset", "org/parquet"]);
-      assert.equal(fromParquet.code, 0, fromParquet.err);
-      assert.equal(listedLosses(fromParquet.out)[0], "MultipleNegativesRankingLoss");
-      const broken = path.join(cache.dir, "datasets--org--broken", "snapshots", "main");
-      fs.mkdirSync(broken, { recursive: true });
-      fs.writeFileSync(path.join(broken, "train.parquet"), "");
-      const refused = await run(["losses", "--dataset", "org/broken"]);
-      assert.equal(refused.code, 1);
-      assert.match(refused.err, /train\.parquet\): cannot read Parquet/);
     } finally {
-      for (const [key, value] of [
-        ["HF_HUB_CACHE", saved.cache],
-        ["HF_HUB_OFFLINE", saved.offline],
-      ] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
       cache.cleanup();
     }
   });

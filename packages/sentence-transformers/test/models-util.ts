@@ -118,3 +118,18 @@ export function stsbSentences(count: number): string[] {
   }
   return [...out];
 }
+
+/** Runs `fn` with HF_HUB_CACHE = `dir` and HF_HUB_OFFLINE = 1 (Hub code reads only that cache), then restores both. */
+export async function withOfflineHubCache<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const saved = { HF_HUB_CACHE: process.env.HF_HUB_CACHE, HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE };
+  process.env.HF_HUB_CACHE = dir;
+  process.env.HF_HUB_OFFLINE = "1";
+  try {
+    return await fn();
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}

@@ -6,7 +6,7 @@ import { parquetWriteFile } from "hyparquet-writer";
 import { mkdirSync } from "node:fs";
 import { loadParquet } from "../src/training/parquet.js";
 import { loadHubDataset } from "../src/hub/datasets.js";
-import { tempFolder } from "./models-util.js";
+import { tempFolder, withOfflineHubCache } from "./models-util.js";
 
 describe("loadParquet", () => {
   it("reads text, score and embedding columns in the file's order", async () => {
@@ -52,34 +52,26 @@ describe("loadParquet", () => {
 describe("loadHubDataset", () => {
   it("loads a Parquet split from the Hugging Face cache, offline", async () => {
     const { dir, cleanup } = tempFolder();
-    const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
     try {
-      process.env.HF_HUB_CACHE = dir;
-      process.env.HF_HUB_OFFLINE = "1";
-      const snapshot = join(dir, "datasets--org--pairs", "snapshots", "main", "data");
-      mkdirSync(snapshot, { recursive: true });
-      for (const split of ["train", "test"]) {
-        parquetWriteFile({
-          filename: join(snapshot, `${split}-00000-of-00001.parquet`),
-          columnData: [
-            { name: "anchor", data: [`${split} a`, `${split} b`], type: "STRING" },
-            { name: "positive", data: ["p1", "p2"], type: "STRING" },
-          ],
-        });
-      }
-      const test = await loadHubDataset("org/pairs", { split: "test" });
-      assert.equal(test.name, "org/pairs");
-      assert.deepEqual(test.column("anchor"), ["test a", "test b"]);
-      assert.deepEqual((await loadHubDataset("org/pairs")).column("anchor"), ["train a", "train b"]);
-      await assert.rejects(loadHubDataset("org/missing"), /is not in the Hugging Face cache .*HF_HUB_OFFLINE is set/);
+      await withOfflineHubCache(dir, async () => {
+        const snapshot = join(dir, "datasets--org--pairs", "snapshots", "main", "data");
+        mkdirSync(snapshot, { recursive: true });
+        for (const split of ["train", "test"]) {
+          parquetWriteFile({
+            filename: join(snapshot, `${split}-00000-of-00001.parquet`),
+            columnData: [
+              { name: "anchor", data: [`${split} a`, `${split} b`], type: "STRING" },
+              { name: "positive", data: ["p1", "p2"], type: "STRING" },
+            ],
+          });
+        }
+        const test = await loadHubDataset("org/pairs", { split: "test" });
+        assert.equal(test.name, "org/pairs");
+        assert.deepEqual(test.column("anchor"), ["test a", "test b"]);
+        assert.deepEqual((await loadHubDataset("org/pairs")).column("anchor"), ["train a", "train b"]);
+        await assert.rejects(loadHubDataset("org/missing"), /is not in the Hugging Face cache .*HF_HUB_OFFLINE is set/);
+      });
     } finally {
-      for (const [key, value] of [
-        ["HF_HUB_CACHE", saved.cache],
-        ["HF_HUB_OFFLINE", saved.offline],
-      ] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
       cleanup();
     }
   });
