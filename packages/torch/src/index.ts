@@ -5,7 +5,15 @@ export { scope, keep, type Disposable } from "./scope.js";
 export { noGrad, enableGrad, isGradEnabled } from "./autograd.js";
 export * as autograd from "./autograd.js";
 export { manualSeed, initialSeed, getRngState, setRngState, forkRng } from "./random.js";
-export { setNumThreads, getNumThreads, cuda, buildInfo, liveTensorCount, finalizedTensorCount } from "./runtime.js";
+export {
+  setNumThreads,
+  getNumThreads,
+  cuda,
+  buildInfo,
+  libtorchVersionAtLeast,
+  liveTensorCount,
+  finalizedTensorCount,
+} from "./runtime.js";
 export * from "./ops/creation.js";
 export * from "./ops/shape.js";
 export * from "./ops/math.js";

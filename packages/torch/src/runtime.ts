@@ -29,6 +29,12 @@ export function buildInfo(): BuildInfo {
   return native.buildInfo();
 }
 
+/** Whether the libtorch stts runs on is version major.minor or newer (buildInfo().version, e.g. "2.13.0"). */
+export function libtorchVersionAtLeast(major: number, minor: number): boolean {
+  const [actualMajor = 0, actualMinor = 0] = buildInfo().version.split(".").map(Number);
+  return actualMajor > major || (actualMajor === major && actualMinor >= minor);
+}
+
 /** Number of tensor handles not yet disposed or collected (for leak tests). */
 export function liveTensorCount(): number {
   return native.liveCount();

@@ -15,8 +15,7 @@ export type OptimizerName = "adamw_torch" | "adamw_torch_fused";
  * version of the libtorch stts runs on (Debian's 1.13: "adamw_torch").
  */
 export function defaultOptim(): OptimizerName {
-  const [major = 0, minor = 0] = torch.buildInfo().version.split(".").map(Number);
-  return major > 2 || (major === 2 && minor >= 8) ? "adamw_torch_fused" : "adamw_torch";
+  return torch.libtorchVersionAtLeast(2, 8) ? "adamw_torch_fused" : "adamw_torch";
 }
 
 export interface TrainingArguments {

@@ -1,7 +1,7 @@
 // The functional layer (torch.nn.functional): layers, activations and losses as functions.
 import { Tensor, reductionCode, type Reduction } from "../tensor.js";
 import { scope } from "../scope.js";
-import { buildInfo } from "../runtime.js";
+import { buildInfo, libtorchVersionAtLeast } from "../runtime.js";
 import { emptyLike } from "./creation.js";
 import { callInPlace, callTensor, hasOp } from "./dispatch.js";
 
@@ -75,10 +75,8 @@ let serialBernoulli: boolean | undefined;
  */
 function cpuBernoulliIsSerial(): boolean {
   if (serialBernoulli === undefined) {
-    const { version, config } = buildInfo();
-    const mkl = /USE_MKL=ON|Math Kernel Library/.test(config);
-    const [major = 0, minor = 0] = version.split(".").map(Number);
-    serialBernoulli = !mkl || major > 2 || (major === 2 && minor >= 7);
+    const mkl = /USE_MKL=ON|Math Kernel Library/.test(buildInfo().config);
+    serialBernoulli = !mkl || libtorchVersionAtLeast(2, 7);
   }
   return serialBernoulli;
 }

@@ -5,7 +5,7 @@ import { keep, scope } from "../scope.js";
 import { noGrad } from "../autograd.js";
 import { scalarTensor, zerosLike } from "../ops/creation.js";
 import { callInPlace, callScalar, hasOp } from "../ops/dispatch.js";
-import { buildInfo, cuda } from "../runtime.js";
+import { buildInfo, cuda, libtorchVersionAtLeast } from "../runtime.js";
 import {
   Optimizer,
   checkBoolean,
@@ -219,9 +219,7 @@ export class AdamW extends Optimizer<AdamWOptions, AdamWParamState> {
  * from 2.4; a CUDA build before 2.4 is accepted (its CPU parameters would get libtorch's error).
  */
 function hasFusedAdamW(): boolean {
-  if (!hasOp(FUSED_OP)) return false;
-  const [major = 0, minor = 0] = buildInfo().version.split(".").map(Number);
-  return major > 2 || (major === 2 && minor >= 4) || cuda.isAvailable();
+  return hasOp(FUSED_OP) && (libtorchVersionAtLeast(2, 4) || cuda.isAvailable());
 }
 
 function resolveDefaults(options: Partial<AdamWOptions>): AdamWOptions {
