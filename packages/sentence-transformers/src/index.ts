@@ -172,6 +172,7 @@ export * from "./evaluation/index.js";
 
 // training
 export { loadParquet } from "./training/parquet.js";
+export { loadDatasetFile } from "./training/load-dataset-file.js";
 export { loadHubDataset, hubDatasetFile } from "./hub/datasets.js";
 export {
   SentenceTransformerTrainer,

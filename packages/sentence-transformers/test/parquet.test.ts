@@ -3,8 +3,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { loadParquet } from "../src/training/parquet.js";
+import { loadDatasetFile } from "../src/training/load-dataset-file.js";
 import { loadHubDataset } from "../src/hub/datasets.js";
 import { tempFolder, withOfflineHubCache } from "./models-util.js";
 
@@ -43,6 +44,36 @@ describe("loadParquet", () => {
         loadParquet(filename),
         /dataset 'broken\.parquet' \(.*broken\.parquet\): cannot read Parquet/,
       );
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe("loadDatasetFile", () => {
+  it("reads .parquet, .jsonl and delimited files by their extension", async () => {
+    const { dir, cleanup } = tempFolder();
+    try {
+      parquetWriteFile({
+        filename: join(dir, "pairs.parquet"),
+        columnData: [
+          { name: "a", data: ["x1", "x2"], type: "STRING" },
+          { name: "score", data: [0.5, 1], type: "DOUBLE" },
+        ],
+      });
+      writeFileSync(join(dir, "pairs.jsonl"), '{"a": "x1", "score": 0.5}\n{"a": "x2", "score": 1}\n');
+      writeFileSync(join(dir, "pairs.csv"), "a,score\nx1,0.5\nx2,1\n");
+      writeFileSync(join(dir, "pairs.tsv"), "a\tscore\nx1\t0.5\nx2\t1\n");
+      for (const file of ["pairs.parquet", "pairs.jsonl"]) {
+        const dataset = await loadDatasetFile(join(dir, file), { name: file });
+        assert.equal(dataset.name, file);
+        assert.deepEqual(dataset.row(1), { a: "x2", score: 1 }, file);
+      }
+      for (const file of ["pairs.csv", "pairs.tsv"]) {
+        const dataset = await loadDatasetFile(join(dir, file), { numericColumns: ["score"] });
+        assert.equal(dataset.name, file);
+        assert.deepEqual(dataset.row(0), { a: "x1", score: 0.5 }, file);
+      }
     } finally {
       cleanup();
     }

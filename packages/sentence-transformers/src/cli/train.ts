@@ -30,8 +30,8 @@ import { StaticEmbedding } from "../modules/static-embedding.js";
 import { Transformer } from "../modules/transformer.js";
 import { SentenceTransformer } from "../sentence-transformer.js";
 import type { TrainingArguments } from "../training/arguments.js";
-import { Dataset, loadDelimited, loadJsonl } from "../training/dataset.js";
-import { loadParquet } from "../training/parquet.js";
+import { Dataset } from "../training/dataset.js";
+import { loadDatasetFile } from "../training/load-dataset-file.js";
 import { loadHubDataset } from "../hub/datasets.js";
 import { getSimilarityFunction } from "../util/similarity.js";
 import {
@@ -238,22 +238,17 @@ export async function loadDataset(
   log: (line: string) => void = () => {},
 ): Promise<Dataset> {
   return atAsync(spec.where, async () => {
-    const lower = spec.path.toLowerCase();
     let dataset =
       spec.hub !== undefined
         ? await loadHubDataset(spec.hub.id, { split: spec.hub.split, revision: spec.hub.revision, name, log })
-        : lower.endsWith(".parquet")
-          ? await loadParquet(spec.path, { name })
-          : lower.endsWith(".jsonl")
-            ? loadJsonl(spec.path, { name })
-            : loadDelimited(spec.path, {
-                name,
-                delimiter: spec.delimiter,
-                columns: spec.columns,
-                header: spec.header,
-                numericColumns: spec.numericColumns,
-                ignoreExtraFields: spec.ignoreExtraFields,
-              });
+        : await loadDatasetFile(spec.path, {
+            name,
+            delimiter: spec.delimiter,
+            columns: spec.columns,
+            header: spec.header,
+            numericColumns: spec.numericColumns,
+            ignoreExtraFields: spec.ignoreExtraFields,
+          });
     if (spec.select !== undefined) dataset = dataset.selectColumns(spec.select);
     if (spec.rename !== undefined) dataset = dataset.renameColumns(spec.rename);
     if (spec.limit !== undefined) dataset = dataset.take(spec.limit);

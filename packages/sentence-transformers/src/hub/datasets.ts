@@ -3,8 +3,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hubCacheDir, isHubId, isHubOffline } from "./download.js";
-import { loadDelimited, loadJsonl, type Dataset } from "../training/dataset.js";
-import { loadParquet } from "../training/parquet.js";
+import type { Dataset } from "../training/dataset.js";
+import { loadDatasetFile } from "../training/load-dataset-file.js";
 
 const DATA_FILE = /\.(jsonl|csv|tsv|parquet)$/i;
 
@@ -111,9 +111,6 @@ export async function loadHubDataset(
   options: { split?: string; revision?: string; name?: string; log?: (line: string) => void } = {},
 ): Promise<Dataset> {
   const file = await hubDatasetFile(id, options, options.log);
-  const name = options.name ?? id;
-  const lower = file.toLowerCase();
-  if (lower.endsWith(".parquet")) return loadParquet(file, { name });
-  if (lower.endsWith(".jsonl")) return loadJsonl(file, { name });
-  return loadDelimited(file, { name, delimiter: lower.endsWith(".csv") ? "," : "\t" });
+  const delimiter = file.toLowerCase().endsWith(".csv") ? "," : "\t"; // for .csv/.tsv files
+  return loadDatasetFile(file, { name: options.name ?? id, delimiter });
 }
