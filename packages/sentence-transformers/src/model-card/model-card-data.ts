@@ -1,11 +1,9 @@
 // What a model card says about a model: filled by the user (names, language, license) and by the
 // trainer (datasets, losses, arguments, logs, metrics), rendered by generateModelCard.
-import * as torch from "@stts/torch";
-import type { Features } from "../features.js";
 import type { ConfigValue, Loss } from "../losses/loss.js";
-import type { TokenizerInput } from "../models/tokenizer.js";
 import { DEFAULT_TRAINING_ARGUMENTS, type TrainingArguments } from "../training/arguments.js";
 import type { Dataset, DatasetRecord, DatasetValue } from "../training/dataset.js";
+import { textLengths, type TokenizingModel } from "../util/text-lengths.js";
 
 /** The tags every card carries. */
 export const DEFAULT_MODEL_CARD_TAGS: readonly string[] = Object.freeze([
@@ -148,10 +146,7 @@ export function createModelCardData(init: Partial<ModelCardData> = {}): ModelCar
 
 // ---- datasets -------------------------------------------------------------------------------------
 
-/** What computeDatasetStats needs of the model: its tokenizer. */
-export interface TokenizingModel {
-  tokenize(texts: readonly TokenizerInput[]): Features;
-}
+export type { TokenizingModel } from "../util/text-lengths.js";
 
 /** Options of computeDatasetStats. */
 export interface DatasetStatsOptions {
@@ -228,23 +223,6 @@ function summary(values: readonly number[]): { min: number | null; mean: number 
     sum += value;
   }
   return { min, mean: sum / values.length, max };
-}
-
-/** Token counts (the attention mask's sum per text, in batches of 64), or character counts without a mask. */
-function textLengths(model: TokenizingModel, texts: string[]): { lengths: number[]; unit: "tokens" | "characters" } {
-  const lengths: number[] = [];
-  const batchSize = 64;
-  for (let start = 0; start < texts.length; start += batchSize) {
-    const batch = texts.slice(start, start + batchSize);
-    const counts = torch.scope(() => {
-      const mask = model.tokenize(batch).attentionMask;
-      if (mask === undefined || Array.isArray(mask)) return null;
-      return Array.from(mask.sum(1).to("cpu").long().toTypedArray() as BigInt64Array, Number);
-    });
-    if (counts === null) return { lengths: texts.map((text) => Array.from(text).length), unit: "characters" };
-    lengths.push(...counts);
-  }
-  return { lengths, unit: "tokens" };
 }
 
 // ---- losses ---------------------------------------------------------------------------------------

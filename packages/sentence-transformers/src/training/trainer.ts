@@ -36,6 +36,7 @@ import { checkTrainingData, resolveLossSpec, type DataCheckTarget } from "./data
 import { Dataset } from "./dataset.js";
 import { TrainingProgress } from "./progress.js";
 import { createBatchSampler, interleaveBatches, rowLengthKey, type DatasetBatch } from "./samplers.js";
+import { textLengths } from "../util/text-lengths.js";
 import {
   initialAccumulators,
   initialTrainerState,
@@ -701,20 +702,11 @@ export class SentenceTransformerTrainer {
     return lengths;
   }
 
-  /** The attention mask's sum per row of one column (characters when the tokenizer gives no mask), in batches of 256. */
+  /** The tokens per row of one column, prompt included (textLengths). */
   #tokenCounts(source: Source, column: string): number[] {
     const prompt = source.plan.prompts.get(column) ?? "";
     const texts = source.dataset.column(column).map((value) => prompt + (value as string));
-    const counts: number[] = [];
-    for (let start = 0; start < texts.length; start += 256) {
-      const batch = texts.slice(start, start + 256);
-      torch.scope(() => {
-        const mask = this.model.tokenize(batch).attentionMask;
-        if (mask === undefined || Array.isArray(mask)) counts.push(...batch.map((text) => text.length));
-        else counts.push(...Array.from(mask.sum(1).to("cpu").long().toTypedArray() as BigInt64Array, Number));
-      });
-    }
-    return counts;
+    return textLengths(this.model, texts).lengths;
   }
 
   /**
