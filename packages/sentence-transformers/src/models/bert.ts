@@ -184,12 +184,11 @@ export class BertSelfAttention extends nn.Module {
    * backward is a gather per call).
    */
   private projectPacked(hidden: Tensor, packing: TokenPacking): [Tensor, Tensor, Tensor] {
-    const linears = [this.query, this.key, this.value];
-    const biases = linears.map((linear) => linear.bias);
-    const bias = biases.every((b) => b !== null) ? torch.cat(biases as Tensor[], 0) : null; // [3 * hidden]
-    if (bias === null && biases.some((b) => b !== null)) {
-      return this.project(packing.unpack(hidden), packing.unpack(hidden));
-    }
+    const linears = [this.query, this.key, this.value]; // built alike: all with a bias, as BERT's
+    const bias = torch.cat(
+      linears.map((linear) => linear.bias!),
+      0,
+    ); // [3 * hidden]
     const weight = torch.cat(
       linears.map((linear) => linear.weight),
       0,
@@ -468,11 +467,15 @@ export class BertModel extends nn.Module implements EncoderModel {
     return torch.scope(() => {
       const { inputIds } = inputs;
       const mask = inputs.attentionMask ?? torch.onesLike(inputIds); // [batch, seq]
-      if (options.unpadInputs === true && inputs.attentionMask !== undefined && !this.config.isDecoder) {
-        const packing = TokenPacking.fromMask(mask);
-        if (!packing.isDense && inputs.encoderHiddenStates === undefined && options.outputAttentions !== true) {
-          return this.forwardPacked(inputs, mask, packing, numLayers, options.outputHiddenStates === true);
-        }
+      const packable =
+        options.unpadInputs === true &&
+        inputs.attentionMask !== undefined &&
+        !this.config.isDecoder &&
+        inputs.encoderHiddenStates === undefined &&
+        options.outputAttentions !== true;
+      const packing = packable ? TokenPacking.fromMask(mask) : null;
+      if (packing !== null && !packing.isDense) {
+        return this.forwardPacked(inputs, mask, packing, numLayers, options.outputHiddenStates === true);
       }
       let hidden = this.embeddings.forward(inputIds, inputs.tokenTypeIds); // [batch, seq, hidden]
       const additiveMask = extendedAttentionMask(mask, hidden.dtype, this.config.isDecoder); // [batch, 1, 1|seq, seq]
