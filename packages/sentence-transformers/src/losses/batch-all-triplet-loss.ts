@@ -2,13 +2,7 @@
 import { scope, type Tensor } from "@stts/torch";
 import { MarginBatchTripletLoss } from "./batch-triplet-loss-base.js";
 import { BatchHardTripletLoss } from "./batch-hard-triplet-loss.js";
-import {
-  checkLabelledLossInputs,
-  type InputColumns,
-  type LabelKind,
-  type DataFormatId,
-  type LossCategory,
-} from "./loss-inputs.js";
+import { checkLabelledLossInputs, type DataFormatId, type LossCategory } from "./loss-inputs.js";
 
 /**
  * Builds every valid triplet (a, p, n) of the batch (a, p same class, n another class, all distinct),
@@ -25,8 +19,6 @@ import {
  * @param options distanceMetric (default eucledianDistance), margin (default 5)
  */
 export class BatchAllTripletLoss extends MarginBatchTripletLoss {
-  static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
-  static readonly labelKind: LabelKind = "class";
   static readonly category: LossCategory = "table";
   static readonly description: string =
     "Forms every valid (anchor, positive, negative) triplet from the class labels of the batch and averages the triplet losses that are still above zero.";

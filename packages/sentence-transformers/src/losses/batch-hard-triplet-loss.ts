@@ -3,13 +3,7 @@ import { eye, scope, type Tensor } from "@stts/torch";
 import { MarginBatchTripletLoss } from "./batch-triplet-loss-base.js";
 
 export type { BatchTripletLossOptions } from "./batch-triplet-loss-base.js";
-import {
-  checkLabelledLossInputs,
-  type InputColumns,
-  type LabelKind,
-  type DataFormatId,
-  type LossCategory,
-} from "./loss-inputs.js";
+import { checkLabelledLossInputs, type DataFormatId, type LossCategory } from "./loss-inputs.js";
 
 /**
  * Batch-hard triplet loss (Hermans et al.): every sentence is an anchor; its hardest positive is the
@@ -27,8 +21,6 @@ import {
  * @param options distanceMetric (default eucledianDistance), margin (default 5)
  */
 export class BatchHardTripletLoss extends MarginBatchTripletLoss {
-  static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
-  static readonly labelKind: LabelKind = "class";
   static readonly category: LossCategory = "table";
   static readonly description: string =
     "For each anchor of the batch, applies the triplet margin to its farthest positive and its closest negative (by class label).";

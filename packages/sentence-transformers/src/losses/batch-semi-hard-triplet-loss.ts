@@ -1,13 +1,7 @@
 // BatchSemiHardTripletLoss: for each (anchor, positive), the closest negative that is still farther than the positive.
 import { maximum, scope, where, zeros, eye, type Tensor } from "@stts/torch";
 import { MarginBatchTripletLoss } from "./batch-triplet-loss-base.js";
-import {
-  checkLabelledLossInputs,
-  type InputColumns,
-  type LabelKind,
-  type DataFormatId,
-  type LossCategory,
-} from "./loss-inputs.js";
+import { checkLabelledLossInputs, type DataFormatId, type LossCategory } from "./loss-inputs.js";
 
 /**
  * Semi-hard triplet mining (FaceNet): for each positive pair (a, p), the negative is the closest one
@@ -25,8 +19,6 @@ import {
  * @param options distanceMetric (default eucledianDistance), margin (default 5)
  */
 export class BatchSemiHardTripletLoss extends MarginBatchTripletLoss {
-  static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
-  static readonly labelKind: LabelKind = "class";
   static readonly category: LossCategory = "table";
   static readonly description: string =
     "For each (anchor, positive) of the batch, uses the closest negative that is still farther than the positive (semi-hard), else the farthest negative.";

@@ -3,6 +3,7 @@
 import type { EmbeddingModel } from "../features.js";
 import { BatchHardTripletLossDistanceFunction, distanceMetricName, type DistanceMatrix } from "./distance-metrics.js";
 import { SentenceEmbeddingLoss, type ConfigValue } from "./loss.js";
+import type { InputColumns, LabelKind } from "./loss-inputs.js";
 import { HERMANS_2017 } from "./triplet-loss.js";
 
 /** Options of `BatchHardTripletLoss` (and `BatchAllTripletLoss`, `BatchSemiHardTripletLoss`). */
@@ -13,8 +14,14 @@ export interface BatchTripletLossOptions {
   margin?: number;
 }
 
-/** The distance metric and margin of a batch triplet loss, with the reference's defaults. */
+/**
+ * The distance metric and margin of a batch triplet loss, with the reference's defaults, and its inputs:
+ * single sentences with class labels.
+ */
 export abstract class MarginBatchTripletLoss extends SentenceEmbeddingLoss {
+  static readonly inputColumns: InputColumns = { min: 1, max: 1, roles: ["sentence"] };
+  static readonly labelKind: LabelKind = "class";
+
   readonly distanceMetric: DistanceMatrix;
   readonly margin: number;
 
